@@ -1,0 +1,61 @@
+# Salon CRM. `make run` and `make test` do all set-up on a bare machine with Python 3.11.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The quick start: debug mode, SQLite under var/, tasks run eagerly (no broker needed).
+DEV_ENV := DJANGO_DEBUG=1
+
+.PHONY: help install run test lint format check migrations messages worker beat clean
+
+help:
+	@echo "make run      set up .venv, migrate SQLite under var/, load the demo salon, serve http://$(HOST):$(PORT)"
+	@echo "make test     run the whole test suite (SQLite unless DATABASE_URL / CELERY_BROKER_URL are set)"
+	@echo "make lint     ruff check + format check"
+	@echo "make messages rebuild the zh_Hans catalogue from the code and locale/zh_Hans/glossary/*.json"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p var
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py compilemessages --ignore=.venv* -v 0 2>/dev/null || true
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	@echo "Open http://$(HOST):$(PORT)/ and log in with a demo user above."
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations: install
+	$(DEV_ENV) $(PY) manage.py makemigrations
+
+messages: install
+	$(DEV_ENV) $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv* --ignore=var --ignore=static/vendor --ignore=tests --ignore=bench
+	$(PY) scripts/po_fill.py
+	$(DEV_ENV) $(PY) manage.py compilemessages --ignore=.venv*
+
+worker: install
+	$(VENV)/bin/celery -A salon_crm worker -l info
+
+beat: install
+	$(VENV)/bin/celery -A salon_crm beat -l info
+
+clean:
+	rm -rf var/db.sqlite3 var/static

@@ -1,0 +1,21 @@
+"""Test settings: the real settings, with test-only secrets and fast password hashing.
+
+DATABASE_URL and CELERY_BROKER_URL still come from the environment, so `make test` runs on
+SQLite with eager tasks, and CI on PostgreSQL and Redis.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+# A fixed test key (Fernet format), never used outside the test suite.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0wMTIzNDU2Nzg5YWI=")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from .settings import *  # noqa: F403
+from .settings import STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+LANGUAGE_CODE = "en"
