@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_celery_beat",
     "accounts",
+    "customers",
+    "appointments",
 ]
 
 MIDDLEWARE = [
