@@ -73,3 +73,16 @@ def test_openapi_schema_and_docs(api_as, client_as, reception):
     docs = client_as(reception).get(reverse("swagger-ui"))
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+
+
+def test_token_endpoint_locks_out_after_ten_failures_per_username_and_ip(api_client, reception, stylist):
+    for _ in range(10):
+        api_client.post("/api/v1/auth/token/", {"username": "reception", "password": "nope"}, format="json")
+    locked = api_client.post(
+        "/api/v1/auth/token/", {"username": "reception", "password": PASSWORD}, format="json"
+    )
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "locked_out"
+    # a colleague behind the same shop IP is not locked out
+    ok = api_client.post("/api/v1/auth/token/", {"username": "stylist", "password": PASSWORD}, format="json")
+    assert ok.status_code == 200
