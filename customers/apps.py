@@ -7,10 +7,15 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Clients")
 
     def ready(self) -> None:
-        from accounts import roles
+        from accounts import demo, roles
         from accounts.nav import NavItem, register
+        from customers import audit, timeline_sources
+        from customers.demo import seed_customers
         from customers.roles import ROLE_PERMISSIONS
 
         roles.register(ROLE_PERMISSIONS)
+        audit.register_models()
+        timeline_sources.register_sources()
+        demo.register("customers", seed_customers)
 
         register(NavItem("clients", _("Clients"), "customers:list", "customers.view_customer", order=30))

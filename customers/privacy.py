@@ -1,8 +1,12 @@
 """Who sees what of a client file (DESIGN.md, Roles): phone masking and health access."""
 
 import re
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
+
+from accounts.access import role_of, staff_of
+from accounts.models import Role, StaffMember
 
 
 def mask_phone(phone) -> str:
@@ -31,3 +35,44 @@ def display_phone(user: AbstractBaseUser, phone) -> str:
 
 def can_read_health(user: AbstractBaseUser) -> bool:
     return user.has_perm("customers.view_health")
+
+
+# ---- health write rule ----------------------------------------------------------------------
+# DESIGN.md: stylists read health and formulas, and write them "for their clients". A client is
+# a stylist's when they are the preferred stylist, wrote a formula for them, or a registered
+# check says so (appointments registers "has a booking with them").
+
+StylistClientCheck = Callable[[StaffMember, object], bool]  # check(staff, customer) -> bool
+_STYLIST_CLIENT_CHECKS: list[StylistClientCheck] = []
+
+
+def register_stylist_client_check(check: StylistClientCheck) -> None:
+    if check not in _STYLIST_CLIENT_CHECKS:
+        _STYLIST_CLIENT_CHECKS.append(check)
+
+
+def is_stylists_client(staff: StaffMember, customer) -> bool:
+    if customer.pk is None:
+        return False
+    if customer.preferred_staff_id == staff.pk:
+        return True
+    if customer.formulas.filter(stylist=staff).exists():
+        return True
+    return any(check(staff, customer) for check in _STYLIST_CLIENT_CHECKS)
+
+
+def can_write_health(user: AbstractBaseUser, customer) -> bool:
+    """Health fields and formulas: owners and managers always; stylists for their clients only;
+    receptionists never (they lack customers.change_health)."""
+    if not user.has_perm("customers.change_health"):
+        return False
+    if role_of(user) != Role.STYLIST:
+        return True
+    staff = staff_of(user)
+    return staff is not None and is_stylists_client(staff, customer)
+
+
+def redact_for_audit(value: str) -> str:
+    """auditlog mask for encrypted fields: the change history says *that* a health field was
+    set or cleared, never what it says (it is plain JSON in the database)."""
+    return "[redacted]" if value else ""

@@ -1,0 +1,217 @@
+"""Writes to the client profile: create, update, quick-add, tags and marketing consent."""
+
+from collections.abc import Iterable
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers.models import ConsentChannel, ConsentRecord, Customer, SourceChannel, Tag
+from customers.privacy import can_write_health
+from customers.search import derive_search_fields
+
+HEALTH_FIELDS = ("allergies", "contraindications", "medical_notes")
+# The fields a caller may set through customer_create / customer_update (tags handled apart).
+PROFILE_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "gender",
+    "birthday",
+    "source",
+    "referred_by",
+    "preferred_staff",
+    "home_location",
+    "skin_type",
+    "skin_notes",
+    "hair_type",
+    "hair_notes",
+    *HEALTH_FIELDS,
+    "preferences",
+    "notes",
+    "external_id",
+    "created_at",  # imports carry the client's first-seen date
+)
+_TEXT_FIELDS = ("name", "email", "notes", "preferences", "skin_notes", "hair_notes", *HEALTH_FIELDS)
+DUPLICATE_PHONE = "duplicate_phone"
+_DUPLICATE_MESSAGE = gettext_lazy("This phone number is already on file for %(name)s (client #%(pk)s).")
+
+
+def phone_normalise(raw: Any) -> str:
+    """E.164 ('+8613800138000') from what a person typed ('138 0013 8000', '+86 138...');
+    '' for empty. Invalid numbers raise ValidationError on `phone`."""
+    text = str(raw or "").strip()
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError({"phone": [_("Enter a valid phone number.")]}, code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _refuse_duplicate_phone(phone: str, *, exclude_pk: int | None = None) -> None:
+    """The same phone is refused with the existing client named; its pk travels in the error's
+    params so a page can link to the card (see duplicate_phone_owner)."""
+    if not phone:
+        return
+    existing = Customer.objects.filter(phone=phone).exclude(pk=exclude_pk).only("pk", "name").first()
+    if existing is not None:
+        error = ValidationError(
+            _DUPLICATE_MESSAGE, code=DUPLICATE_PHONE, params={"name": existing.name, "pk": existing.pk}
+        )
+        raise ValidationError({"phone": [error]})
+
+
+def duplicate_phone_owner(exc: ValidationError) -> int | None:
+    """The pk of the client who already has the phone, if `exc` is a duplicate-phone refusal."""
+    for error in getattr(exc, "error_dict", {}).get("phone", []):
+        if error.code == DUPLICATE_PHONE:
+            return error.params["pk"]
+    return None
+
+
+def _check_health_write(user, customer: Customer, data: dict[str, Any]) -> None:
+    if user is None:  # management commands and imports act as the system
+        return
+    touched = [f for f in HEALTH_FIELDS if f in data and (data[f] or "") != (getattr(customer, f) or "")]
+    if touched and not can_write_health(user, customer):
+        raise PermissionDenied(_("You may not change this client's health information."))
+
+
+def _apply(customer: Customer, data: dict[str, Any]) -> list[str]:
+    unknown = set(data) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown client fields: {sorted(unknown)}")
+    changed = []
+    for field, value in data.items():
+        if field == "phone":
+            value = phone_normalise(value) or None
+        elif field in _TEXT_FIELDS:
+            value = (value or "").strip()
+        elif field == "external_id":
+            value = (value or "").strip() or None
+        if getattr(customer, field) != value:
+            setattr(customer, field, value)
+            changed.append(field)
+    return changed
+
+
+def _tags_from_names(names: Iterable[str | Tag]) -> list[Tag]:
+    tags: list[Tag] = []
+    for item in names:
+        if isinstance(item, Tag):
+            tags.append(item)
+            continue
+        name = str(item).strip()
+        if name:
+            tag, _created = Tag.objects.get_or_create(name=name[:40])
+            tags.append(tag)
+    return tags
+
+
+@transaction.atomic
+def customer_create(
+    *, user, name: str, phone: str = "", tags: Iterable[str | Tag] = (), **fields: Any
+) -> Customer:
+    """A new client. `fields` are any of PROFILE_FIELDS; `tags` names (unknown ones are
+    created) or Tag objects. A phone already on file is refused (ValidationError on phone)."""
+    customer = Customer()
+    data = {"name": name, "phone": phone, **fields}
+    _check_health_write(user, customer, data)
+    _apply(customer, data)
+    _refuse_duplicate_phone(customer.phone and str(customer.phone))
+    derive_search_fields(customer)
+    customer.full_clean(validate_unique=False)
+    customer.save()
+    if tags:
+        customer.tags.set(_tags_from_names(tags))
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, user, customer: Customer, data: dict[str, Any]) -> Customer:
+    """Change the given fields (PROFILE_FIELDS, plus "tags" as names); only changed columns are
+    written. Health fields need can_write_health (PermissionDenied otherwise)."""
+    data = dict(data)
+    tags = data.pop("tags", None)
+    _check_health_write(user, customer, data)
+    changed = _apply(customer, data)
+    if "phone" in changed:
+        _refuse_duplicate_phone(customer.phone and str(customer.phone), exclude_pk=customer.pk)
+    if changed:
+        if {"name", "phone"} & set(changed):
+            changed += derive_search_fields(customer)
+        customer.full_clean(validate_unique=False)
+        customer.save(update_fields=[*changed, "updated_at"])
+    if tags is not None:
+        customer.tags.set(_tags_from_names(tags))
+    return customer
+
+
+def customer_quick_add(*, user, name: str, phone: str) -> Customer:
+    """A walk-in: name and phone only, source 'walk-in'."""
+    if not (phone or "").strip():
+        raise ValidationError({"phone": [_("A walk-in needs a phone number.")]})
+    return customer_create(user=user, name=name, phone=phone, source=SourceChannel.WALK_IN)
+
+
+@transaction.atomic
+def tag_create(*, name: str, colour: str = "#6c757d") -> Tag:
+    tag = Tag(name=(name or "").strip(), colour=colour)
+    tag.full_clean()
+    tag.save()
+    return tag
+
+
+_CHANNEL_FLAG = {
+    ConsentChannel.SMS: "consent_sms",
+    ConsentChannel.EMAIL: "consent_email",
+    ConsentChannel.WECHAT: "consent_wechat",
+}
+
+
+@transaction.atomic
+def consent_set(
+    *, customer: Customer, channel: str, granted: bool, method: str, user=None, note: str = ""
+) -> ConsentRecord:
+    """Record a consent decision (append-only history) and set the flag it governs.
+
+    channel "all" is do-not-contact: withdrawing it (granted=False) sets do_not_contact and
+    clears every channel; granting it lifts do_not_contact without opting into any channel.
+    Granting one channel is an explicit opt-in, so it also lifts do_not_contact."""
+    if channel not in ConsentChannel.values:
+        raise ValidationError({"channel": [_("Unknown channel.")]})
+    if not (method or "").strip():
+        raise ValidationError({"method": [_("Say how the client gave or withdrew consent.")]})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    record = ConsentRecord(
+        customer=customer,
+        channel=channel,
+        granted=granted,
+        method=method.strip()[:32],
+        recorded_by=user,
+        recorded_at=timezone.now(),
+        note=(note or "").strip()[:200],
+    )
+    record.full_clean()
+    record.save()
+    if channel == ConsentChannel.ALL:
+        updates = {"do_not_contact": not granted}
+        if not granted:
+            updates.update({flag: False for flag in _CHANNEL_FLAG.values()})
+    else:
+        updates = {_CHANNEL_FLAG[channel]: granted}
+        if granted:
+            updates["do_not_contact"] = False
+    for field, value in updates.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=[*updates, "updated_at"])
+    return record
