@@ -89,9 +89,10 @@ def search_plan(q: str) -> list[Branch]:
     digits  → 1 phone ends with them, 2 national number starts with them (3+ digits)
     letters → 1 pinyin initials start with them (`zs` → 张三 before 张思远 'zsy'),
               2 full pinyin starts with them (`zhangs`, also Western names: `emi` → Emily),
-              3 name contains them (3+ letters, case-insensitive), 4 email contains them
+              3 name contains them (3+ letters, case-insensitive)
     Han     → 1 name starts with them, 2 a 1–2 character piece inside the name (伟 → 张伟明)
-    email   → 1 email contains the text (with '@')
+    email   → 1 email contains the text (only with '@': emails hold pinyin, so a trigram
+              branch on every word typed would read thousands of emails for `zhang`)
     other   → 1 name contains the text (3+ characters)
     Within a branch, rows come in the index's order (shortest / alphabetical key first)."""
     text = " ".join((q or "").split())
@@ -120,8 +121,6 @@ def search_plan(q: str) -> list[Branch]:
             branches.append(Branch(2, "name_pinyin", PREFIX, compact))
         if len(low) >= 3:
             branches.append(Branch(3, "name", CONTAINS, text))
-            if " " not in low:
-                branches.append(Branch(4, "email", CONTAINS, low))
         return branches
     if _HAN_ONLY.match(text):
         branches.append(Branch(1, "name", PREFIX, text))
