@@ -1,4 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from customers import views
 
 app_name = "customers"
 urlpatterns: list = []
+
+# customers-core: the client file pages.
+urlpatterns += [
+    path("customers/new/", views.customer_create, name="create"),
+    path("customers/quick-add/", views.customer_quick_add, name="quick_add"),
+    path("customers/<int:pk>/", views.customer_detail, name="detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("customers/<int:pk>/formulas/new/", views.formula_create, name="formula_create"),
+    path(
+        "customers/<int:pk>/formulas/<int:formula_pk>/correct/", views.formula_correct, name="formula_correct"
+    ),
+    path("customers/<int:pk>/patch-tests/new/", views.patch_test_create, name="patch_test_create"),
+    path("customers/<int:pk>/consent/", views.consent_change, name="consent"),
+    path("customers/<int:pk>/export.json", views.customer_export_json, name="export_json"),
+    path("customers/<int:pk>/erase/", views.customer_erase, name="erase"),
+]

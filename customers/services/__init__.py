@@ -1,6 +1,7 @@
 """Every write to client files. One service layer for pages, API, tasks and commands."""
 
 from customers.services.data_rights import (
+    JSON_ENCODER,
     access_log_record,
     client_ip,
     customer_erase,
@@ -31,6 +32,7 @@ from customers.services.profiles import (
 
 __all__ = [
     "HEALTH_FIELDS",
+    "JSON_ENCODER",
     "PROFILE_FIELDS",
     "ShadeInput",
     "access_log_record",

@@ -1,0 +1,98 @@
+"""Reads of client files shared by pages, API and commands."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from customers.models import ColourFormula, ConsentRecord, Customer, FormulaShade, PatchTest
+from customers.privacy import can_read_health, can_write_health
+from customers.safety import SafetyWarning, customer_safety_warnings
+from customers.timeline import TimelineEvent, timeline_for
+
+CARD_FORMULAS = 20  # newest formula versions on the card; older ones stay in the export
+CARD_PATCH_TESTS = 10
+CARD_CONSENT = 10
+
+
+def customer_qs() -> QuerySet[Customer]:
+    return Customer.objects.select_related(
+        "preferred_staff", "home_location", "referred_by"
+    ).prefetch_related("tags")
+
+
+def customer_get(*, pk: int) -> Customer:
+    """Clients are chain-wide: every role with view_customer may open any card (404 if missing)."""
+    return get_object_or_404(customer_qs(), pk=pk)
+
+
+def customer_list_newest() -> QuerySet[Customer]:
+    return customer_qs().filter(erased_at__isnull=True).order_by("-created_at", "-pk")
+
+
+def formulas_for(*, customer: Customer, limit: int = CARD_FORMULAS) -> list[ColourFormula]:
+    """Newest first, with shades, stylist and the newer version (if any): three queries."""
+    return list(
+        ColourFormula.objects.filter(customer=customer)
+        .select_related("stylist", "superseded_by")
+        .prefetch_related(Prefetch("shades", queryset=FormulaShade.objects.order_by("pk")))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def formula_get(*, customer: Customer, pk: int) -> ColourFormula:
+    return get_object_or_404(
+        ColourFormula.objects.select_related("customer", "stylist").prefetch_related("shades"),
+        customer=customer,
+        pk=pk,
+    )
+
+
+def patch_tests_for(*, customer: Customer, limit: int = CARD_PATCH_TESTS) -> list[PatchTest]:
+    return list(
+        PatchTest.objects.filter(customer=customer)
+        .select_related("performed_by")
+        .order_by("-tested_on", "-pk")[:limit]
+    )
+
+
+def formula_search(*, brand: str = "", shade: str = "") -> QuerySet[ColourFormula]:
+    """ "Which clients used shade X of brand Y": formulas whose brand matches (case-insensitive,
+    exact) and that hold the shade; newest first, with client and shades."""
+    qs = ColourFormula.objects.select_related("customer", "stylist").prefetch_related("shades")
+    if brand:
+        qs = qs.filter(brand__iexact=brand.strip())
+    if shade:
+        qs = qs.filter(pk__in=FormulaShade.objects.filter(shade__iexact=shade.strip()).values("formula_id"))
+    return qs.filter(customer__erased_at__isnull=True).order_by("-created_at", "-pk")
+
+
+@dataclass
+class CustomerCard:
+    customer: Customer
+    warnings: list[SafetyWarning]
+    show_health: bool
+    can_write_health: bool
+    formulas: list[ColourFormula]
+    patch_tests: list[PatchTest]
+    consent_records: list[ConsentRecord]
+    timeline: list[TimelineEvent]
+
+
+def customer_card(*, customer: Customer, user) -> CustomerCard:
+    """Everything the card shows, in a constant number of queries whatever the history size."""
+    show_health = can_read_health(user)
+    return CustomerCard(
+        customer=customer,
+        warnings=customer_safety_warnings(customer, []) if show_health else [],
+        show_health=show_health,
+        can_write_health=can_write_health(user, customer),
+        formulas=formulas_for(customer=customer) if show_health else [],
+        patch_tests=patch_tests_for(customer=customer) if show_health else [],
+        consent_records=list(
+            ConsentRecord.objects.filter(customer=customer)
+            .select_related("recorded_by")
+            .order_by("-recorded_at", "-pk")[:CARD_CONSENT]
+        ),
+        timeline=timeline_for(customer=customer, user=user),
+    )

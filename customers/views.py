@@ -1,0 +1,258 @@
+"""Client file pages: the card, create/edit, quick-add (htmx dialog), formulas, patch tests,
+consent, and the manager-only export / erase. Thin: access → form → one service → render."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import role_of, staff_of
+from accounts.models import Role
+from customers import selectors, services
+from customers.forms import (
+    ConsentForm,
+    CustomerForm,
+    EraseForm,
+    FormulaForm,
+    PatchTestForm,
+    QuickAddForm,
+    ShadeFormSet,
+)
+from customers.models import AccessLog, Customer
+from customers.privacy import can_see_full_phone, can_write_health, display_phone
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    """Service errors onto the form: known fields in place, the rest at the top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _may_write_new_health(user) -> bool:
+    """On create there is no client yet: stylists cannot create clients; others per permission."""
+    return user.has_perm("customers.change_health") and role_of(user) != Role.STYLIST
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request, pk: int):
+    """The client card. Every view of the full file is written to the access log."""
+    customer = selectors.customer_get(pk=pk)
+    card = selectors.customer_card(customer=customer, user=request.user)
+    services.access_log_record(
+        user=request.user,
+        customer=customer,
+        action=AccessLog.Action.VIEW_FILE,
+        detail="card",
+        ip=services.client_ip(request),
+    )
+    context = {
+        "card": card,
+        "customer": customer,
+        "phone": display_phone(request.user, customer.phone),
+        "phone_masked": bool(customer.phone) and not can_see_full_phone(request.user),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+def _customer_form_page(request, *, form, customer: Customer | None, duplicate_pk: int | None = None):
+    context = {"form": form, "customer": customer, "duplicate_pk": duplicate_pk}
+    return render(request, "customers/form.html", context)
+
+
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_create(request):
+    with_health = _may_write_new_health(request.user)
+    form = CustomerForm(request.POST or None, with_health=with_health)
+    duplicate_pk = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            customer = services.customer_create(user=request.user, **data)
+        except ValidationError as exc:
+            duplicate_pk = services.duplicate_phone_owner(exc)
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Client %(name)s added.") % {"name": customer.name})
+            return redirect("customers:detail", pk=customer.pk)
+    return _customer_form_page(request, form=form, customer=None, duplicate_pk=duplicate_pk)
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+def customer_edit(request, pk: int):
+    customer = selectors.customer_get(pk=pk)
+    with_health = can_write_health(request.user, customer)
+    form = CustomerForm(
+        request.POST or None, initial=CustomerForm.initial_for(customer), with_health=with_health
+    )
+    duplicate_pk = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(user=request.user, customer=customer, data=form.cleaned_data)
+        except ValidationError as exc:
+            duplicate_pk = services.duplicate_phone_owner(exc)
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    return _customer_form_page(request, form=form, customer=customer, duplicate_pk=duplicate_pk)
+
+
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_quick_add(request):
+    """Name + phone for a walk-in. From the header it is an htmx dialog; on success the browser
+    goes to the new card (HX-Redirect)."""
+    form = QuickAddForm(request.POST or None)
+    duplicate_pk = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_quick_add(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            duplicate_pk = services.duplicate_phone_owner(exc)
+            _add_errors(form, exc)
+        else:
+            url = reverse("customers:detail", args=[customer.pk])
+            if request.htmx:
+                return HttpResponse(status=204, headers={"HX-Redirect": url})
+            return redirect(url)
+    template = "customers/quick_add.html#dialog" if request.htmx else "customers/quick_add.html"
+    return render(request, template, {"form": form, "duplicate_pk": duplicate_pk})
+
+
+def _shades_from(formset) -> list[services.ShadeInput]:
+    return [
+        services.ShadeInput(f.cleaned_data["shade"], f.cleaned_data["grams"])
+        for f in formset.forms
+        if f.cleaned_data.get("shade")
+    ]
+
+
+@login_required
+@permission_required("customers.add_colourformula", raise_exception=True)
+def formula_create(request, pk: int):
+    customer = selectors.customer_get(pk=pk)
+    me = staff_of(request.user)
+    form = FormulaForm(request.POST or None, initial={"stylist": me})
+    formset = ShadeFormSet(request.POST or None, prefix="shades")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            services.formula_create(
+                customer=customer, user=request.user, shades=_shades_from(formset), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Formula saved."))
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#formulas")
+    context = {"form": form, "formset": formset, "customer": customer, "formula": None}
+    return render(request, "customers/formula_form.html", context)
+
+
+@login_required
+@permission_required("customers.add_colourformula", raise_exception=True)
+def formula_correct(request, pk: int, formula_pk: int):
+    """Correct a formula: in place within 24 hours, otherwise as a new version."""
+    customer = selectors.customer_get(pk=pk)
+    formula = selectors.formula_get(customer=customer, pk=formula_pk)
+    initial = {f: getattr(formula, f) for f in FormulaForm.base_fields}
+    shades = [{"shade": s.shade, "grams": s.grams} for s in formula.shades.all()]
+    form = FormulaForm(request.POST or None, initial=initial)
+    formset = ShadeFormSet(request.POST or None, prefix="shades", initial=shades)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            saved = services.formula_correct(
+                formula=formula, user=request.user, shades=_shades_from(formset), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if saved.pk == formula.pk:
+                messages.success(request, _("Formula corrected."))
+            else:
+                messages.success(
+                    request, _("Saved as version %(v)s; the old one is kept.") % {"v": saved.version}
+                )
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#formulas")
+    context = {"form": form, "formset": formset, "customer": customer, "formula": formula}
+    return render(request, "customers/formula_form.html", context)
+
+
+def _simple_form_page(request, *, customer, form, title: str):
+    return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": title})
+
+
+@login_required
+@permission_required("customers.add_patchtest", raise_exception=True)
+def patch_test_create(request, pk: int):
+    customer = selectors.customer_get(pk=pk)
+    form = PatchTestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patch_test_record(
+                customer=customer, user=request.user, performed_by=staff_of(request.user), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Patch test recorded."))
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#patch-tests")
+    return _simple_form_page(request, customer=customer, form=form, title=_("Record a patch test"))
+
+
+@login_required
+@permission_required("customers.add_consentrecord", raise_exception=True)
+def consent_change(request, pk: int):
+    customer = selectors.customer_get(pk=pk)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_set(customer=customer, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect("customers:detail", pk=customer.pk)
+    return _simple_form_page(request, customer=customer, form=form, title=_("Marketing consent"))
+
+
+@login_required
+@permission_required("customers.erase_customer", raise_exception=True)
+@require_POST
+def customer_export_json(request, pk: int):
+    """All of one client's data as a JSON download (logged). POST: an export is an action."""
+    customer = selectors.customer_get(pk=pk)
+    data = services.customer_export(
+        customer=customer, user=request.user, ip=services.client_ip(request), via="page"
+    )
+    body = json.dumps(data, cls=services.JSON_ENCODER, ensure_ascii=False, indent=2)
+    return HttpResponse(
+        body,
+        content_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="client-{customer.pk}.json"'},
+    )
+
+
+@login_required
+@permission_required("customers.erase_customer", raise_exception=True)
+def customer_erase(request, pk: int):
+    customer = selectors.customer_get(pk=pk)
+    form = EraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.customer_erase(
+            customer=customer, user=request.user, ip=services.client_ip(request), via="page"
+        )
+        messages.success(request, _("Personal data erased."))
+        return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/erase_confirm.html", {"form": form, "customer": customer})

@@ -1,0 +1,81 @@
+"""The client card page: contents per role, masking, access log, constant query count."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import AccessLog, ConsentRecord
+from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def zhang(stylist):
+    return CustomerFactory(
+        name="张三",
+        phone="+8613800138000",
+        allergies="对 PPD 染发剂过敏",
+        medical_notes="高血压",
+        preferred_staff=stylist,
+        tags=[TagFactory(name="VIP", colour="#d4a017")],
+    )
+
+
+def test_stylist_sees_masked_phone_and_red_allergy(client_as, stylist, zhang):
+    response = client_as(stylist).get(reverse("customers:detail", args=[zhang.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "138****8000" in html
+    assert "13800138000" not in html and "138 0013 8000" not in html
+    assert 'id="safety-warnings"' in html
+    assert "Allergy on file: 对 PPD 染发剂过敏" in html
+    assert "VIP" in html and "#d4a017" in html
+
+
+def test_reception_sees_full_phone(client_as, reception, zhang):
+    html = client_as(reception).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    assert "138 0013 8000" in html
+    assert "138****8000" not in html
+
+
+def test_card_view_writes_access_log(client_as, reception, zhang):
+    client_as(reception).get(reverse("customers:detail", args=[zhang.pk]), REMOTE_ADDR="10.1.2.3")
+    log = AccessLog.objects.get()
+    assert (log.user, log.customer, log.action, log.ip_address) == (
+        reception.user,
+        zhang,
+        AccessLog.Action.VIEW_FILE,
+        "10.1.2.3",
+    )
+
+
+def test_missing_client_is_404(client_as, reception):
+    assert client_as(reception).get(reverse("customers:detail", args=[999])).status_code == 404
+
+
+def _grow_history(customer, stylist, n):
+    for i in range(n):
+        formula = FormulaFactory(customer=customer, stylist=stylist, shades=[("7/1", 30), ("8/0", 30)])
+        PatchTestFactory(customer=customer, tested_on=timezone.localdate() - timedelta(days=10 + i))
+        ConsentRecord.objects.create(customer=customer, channel="sms", granted=bool(i % 2), method="desk")
+        TagFactory(name=f"t{customer.pk}-{i}").customers.add(customer)
+        assert formula.pk
+
+
+def test_card_query_count_constant_as_history_grows(client_as, stylist, zhang, django_assert_num_queries):
+    client = client_as(stylist)
+    url = reverse("customers:detail", args=[zhang.pk])
+    _grow_history(zhang, stylist, 2)
+    client.get(url)  # warm caches (content types, permissions of this request are per request)
+    # 17 queries: session, user, user perms, group perms, customer (+staff, location, referrer),
+    # tags, staff (role: "their client" check, answered by preferred_staff), formulas (+stylist,
+    # newer version), shades, patch tests (+performer), consent (+recorder), timeline: formulas,
+    # patch tests, consent; access-log insert; the base template's two location queries.
+    with django_assert_num_queries(17):
+        assert client.get(url).status_code == 200
+    _grow_history(zhang, stylist, 15)
+    with django_assert_num_queries(17):
+        assert client.get(url).status_code == 200
