@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = _("Appointments and visits")
+
+    def ready(self) -> None:
+        from accounts import roles
+        from accounts.nav import NavItem, register
+        from appointments.roles import ROLE_PERMISSIONS
+
+        roles.register(ROLE_PERMISSIONS)
+        # Hidden until the appointments:day URL exists (the nav skips names it cannot reverse).
+        register(
+            NavItem("calendar", _("Calendar"), "appointments:day", "appointments.view_appointment", order=20)
+        )

@@ -69,6 +69,7 @@ class Service(models.Model):
         ordering = ["category__position", "name"]
         verbose_name = _("service")
         verbose_name_plural = _("services")
+        permissions = [("manage_catalogue", _("Can edit services, products, resources and schedules"))]
         constraints = [
             models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="service_duration_positive")
         ]
@@ -333,6 +334,10 @@ class Visit(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [
+            ("checkout", _("Can check out (take payment)")),
+            ("void_visit", _("Can void a completed visit")),
+        ]
         indexes = [
             models.Index(fields=["customer", "started_at"]),
             models.Index(fields=["location", "started_at"]),

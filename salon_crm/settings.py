@@ -173,6 +173,11 @@ USE_TZ = True
 
 CURRENCY = env.str("SALON_CURRENCY", default="CNY")
 
+# Booking rules (appointments): cancellation policy window, slot grid, online cut-off.
+BOOKING_CANCEL_POLICY_HOURS = env.int("BOOKING_CANCEL_POLICY_HOURS", default=24)
+BOOKING_SLOT_MINUTES = env.int("BOOKING_SLOT_MINUTES", default=15)
+BOOKING_ONLINE_CUTOFF_HOURS = env.int("BOOKING_ONLINE_CUTOFF_HOURS", default=24)
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,0 +1,243 @@
+"""Reads shared by the pages, the API and other apps. Each one runs a constant number of queries
+however full the day or the history is (select_related / prefetch_related here, not in views)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import Location, OpeningHours, StaffMember
+from appointments.models import (
+    Appointment,
+    AppointmentItem,
+    AppointmentStatus,
+    Service,
+    TimeOff,
+    Visit,
+    VisitLine,
+    WorkingHours,
+)
+from appointments.services import rules
+from customers.models import Customer
+
+HIDDEN_ON_CALENDAR = [AppointmentStatus.CANCELLED]
+
+
+@dataclass
+class StaffColumn:
+    staff: StaffMember
+    working: list[tuple[datetime, datetime]] = field(default_factory=list)  # aware, local tz
+    items: list[AppointmentItem] = field(default_factory=list)  # .appointment.customer, .service
+    time_off: list[TimeOff] = field(default_factory=list)
+
+
+@dataclass
+class DayCalendar:
+    location: Location
+    date: date
+    day_start: datetime  # local midnight
+    day_end: datetime  # next local midnight
+    opening: list[tuple[datetime, datetime]]
+    columns: list[StaffColumn]
+
+    @property
+    def items(self) -> list[AppointmentItem]:
+        return [i for c in self.columns for i in c.items]
+
+
+def _calendar_items(qs: QuerySet) -> QuerySet:
+    return qs.select_related("appointment__customer", "appointment__location", "service", "resource", "staff")
+
+
+def day_calendar(*, location: Location, date: date, include_cancelled: bool = False) -> DayCalendar:
+    """A column per bookable stylist of the location (plus anyone with a booking that day), with
+    their working hours, items (appointment, client, service, resource) and time off. No-shows
+    are shown, cancelled ones only on request. 5 queries: opening hours, staff, working hours,
+    time off, items."""
+    day_start, day_end = rules.day_bounds(location, date)
+    weekday = date.weekday()
+    opening = rules.windows_for_day(
+        location,
+        date,
+        OpeningHours.objects.filter(location=location, weekday=weekday).values_list("opens", "closes"),
+    )
+    items_qs = AppointmentItem.objects.filter(
+        appointment__location=location, start__lt=day_end, end__gt=day_start
+    ).order_by("start", "pk")
+    if not include_cancelled:
+        items_qs = items_qs.exclude(appointment__status__in=HIDDEN_ON_CALENDAR)
+    items = list(_calendar_items(items_qs))
+    booked_staff = {i.staff_id for i in items}
+    bookable_here = StaffMember.objects.bookable().filter(locations=location).values("pk")
+    staff = list(
+        StaffMember.objects.filter(Q(pk__in=booked_staff) | Q(pk__in=bookable_here)).order_by(
+            "display_name", "pk"
+        )
+    )
+    columns = {s.pk: StaffColumn(staff=s) for s in staff}
+    for staff_id, start, end in WorkingHours.objects.filter(
+        location=location, weekday=weekday, staff_id__in=list(columns)
+    ).values_list("staff_id", "start", "end"):
+        columns[staff_id].working.append(
+            (rules.local_dt(location, date, start), rules.local_dt(location, date, end))
+        )
+    for off in TimeOff.objects.filter(staff_id__in=list(columns), start__lt=day_end, end__gt=day_start):
+        columns[off.staff_id].time_off.append(off)
+    for item in items:
+        item.staff = columns[item.staff_id].staff
+        columns[item.staff_id].items.append(item)
+    for column in columns.values():
+        column.working.sort()
+    return DayCalendar(
+        location=location,
+        date=date,
+        day_start=day_start,
+        day_end=day_end,
+        opening=opening,
+        columns=list(columns.values()),
+    )
+
+
+def stylist_day(*, staff: StaffMember, date: date) -> list[AppointmentItem]:
+    """The stylist's items on `date` (local date of each item's location), not cancelled, in
+    order, with appointment, client, location and service. One query."""
+    # A window wide enough for any time zone, then exact local-date filtering in memory.
+    start = datetime.combine(date, datetime.min.time()).replace(tzinfo=UTC) - timedelta(hours=14)
+    end = start + timedelta(hours=14 + 24 + 12)
+    items = _calendar_items(
+        AppointmentItem.objects.filter(staff=staff, start__gte=start, start__lt=end)
+        .exclude(appointment__status__in=HIDDEN_ON_CALENDAR)
+        .order_by("start", "pk")
+    )
+    return [i for i in items if rules.local_date(i.appointment.location, i.start) == date]
+
+
+def appointments_for_customer(*, customer: Customer, limit: int = 20) -> list[Appointment]:
+    """Newest first, with items (service, staff) and location. Two queries."""
+    return list(
+        Appointment.objects.filter(customer=customer)
+        .select_related("location")
+        .prefetch_related(
+            Prefetch(
+                "items", queryset=AppointmentItem.objects.select_related("service", "staff").order_by("start")
+            )
+        )
+        .order_by("-start", "-pk")[:limit]
+    )
+
+
+def appointment_get(*, pk: int) -> Appointment:
+    return (
+        Appointment.objects.select_related("customer", "location")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=AppointmentItem.objects.select_related("service", "staff", "resource").order_by(
+                    "start"
+                ),
+            )
+        )
+        .get(pk=pk)
+    )
+
+
+def appointments_for_day(*, location: Location, date: date) -> list[Appointment]:
+    day_start, day_end = rules.day_bounds(location, date)
+    return list(
+        Appointment.objects.filter(location=location, start__lt=day_end, end__gt=day_start)
+        .select_related("customer", "location")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=AppointmentItem.objects.select_related("service", "staff", "resource").order_by(
+                    "start"
+                ),
+            )
+        )
+        .order_by("start", "pk")
+    )
+
+
+def bookable_services(*, location: Location | None = None) -> QuerySet[Service]:
+    qs = Service.objects.filter(is_active=True).select_related("category")
+    if location is not None:
+        qs = qs.filter(locations=location)
+    return qs.order_by("category__position", "category__name", "name")
+
+
+def visit_get(*, pk: int) -> Visit:
+    return (
+        Visit.objects.select_related("customer", "location", "appointment", "created_by", "voided_by")
+        .prefetch_related(
+            Prefetch("lines", queryset=VisitLine.objects.select_related("service", "product", "staff")),
+            "payments",
+        )
+        .get(pk=pk)
+    )
+
+
+@dataclass(frozen=True)
+class NextVisitSuggestion:
+    date: date
+    service: Service
+
+
+def next_visit_suggestion(visit: Visit) -> NextVisitSuggestion | None:
+    """The earliest typical rebooking date among the visit's services (e.g. colour: 42 days),
+    counted from the visit's local date; None when no service has an interval."""
+    best: NextVisitSuggestion | None = None
+    visit_day = rules.local_date(visit.location, visit.started_at)
+    for line in visit.lines.all():
+        service = line.service
+        if service is None or not service.rebook_interval_days:
+            continue
+        suggestion = NextVisitSuggestion(visit_day + timedelta(days=service.rebook_interval_days), service)
+        if best is None or suggestion.date < best.date:
+            best = suggestion
+    return best
+
+
+def receipt_data(visit: Visit) -> dict:
+    """Everything a printed receipt shows, with the time in the location's zone (named)."""
+    from appointments.payments import payment_method
+
+    tz = visit.location.tz
+    at = (visit.completed_at or visit.started_at).astimezone(tz)
+    lines = list(visit.lines.all())
+    pays = list(visit.payments.all())
+    return {
+        "visit_id": visit.pk,
+        "status": visit.status,
+        "location": {
+            "name": visit.location.name,
+            "address": visit.location.address,
+            "phone": visit.location.phone,
+        },
+        "customer": visit.customer.name,
+        "at": at,
+        "time_zone": visit.location.time_zone,
+        "lines": [
+            {
+                "description": line.description,
+                "staff": line.staff.display_name if line.staff else "",
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount": line.discount,
+                "amount": line.amount,
+            }
+            for line in lines
+        ],
+        "subtotal": visit.subtotal,
+        "discount": visit.discount,
+        "total": visit.total,
+        "payments": [
+            {
+                "method": p.method,
+                "label": str(m.label) if (m := payment_method(p.method)) else p.method,
+                "amount": p.amount,
+                "reference": p.reference,
+            }
+            for p in pays
+        ],
+        "void_reason": visit.void_reason,
+    }

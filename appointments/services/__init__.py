@@ -1,0 +1,42 @@
+"""Every write of the appointments app (STYLE.md): booking, availability, checkout, waitlist.
+The pages, the API, the tasks and the import command all call these."""
+
+from appointments.services.availability import Slot, availability_find
+from appointments.services.booking import (
+    BookingItem,
+    SafetyWarningsError,
+    appointment_book,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_confirm,
+    appointment_move,
+    appointment_no_show,
+    appointment_start,
+    walk_in_create,
+)
+from appointments.services.checkout import CheckoutLine, PaymentIn, visit_checkout, visit_void
+from appointments.services.records import service_record_write
+from appointments.services.waitlist import waitlist_add, waitlist_matches, waitlist_set_status
+
+__all__ = [
+    "BookingItem",
+    "CheckoutLine",
+    "PaymentIn",
+    "SafetyWarningsError",
+    "Slot",
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_check_in",
+    "appointment_confirm",
+    "appointment_move",
+    "appointment_no_show",
+    "appointment_start",
+    "availability_find",
+    "service_record_write",
+    "visit_checkout",
+    "visit_void",
+    "waitlist_add",
+    "waitlist_matches",
+    "waitlist_set_status",
+    "walk_in_create",
+]

@@ -1,0 +1,198 @@
+"""Free slots. A constant number of queries (services, staff, opening hours, working hours,
+time off, busy items, and resources when a service needs one) however many days, stylists and
+bookings; the search itself runs in memory on integer minutes."""
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Location, OpeningHours, StaffMember
+from appointments.models import AppointmentItem, Resource, Service, TimeOff, WorkingHours
+from appointments.services import rules
+
+MAX_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable start: `staff` is free from `start` until the last service ends (and its
+    buffer after). With several services they follow one another with the same staff."""
+
+    staff: StaffMember
+    start: datetime
+    end: datetime
+
+
+def _minutes(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping: then starts *and* ends increase, which the scans rely on."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _free(busy: list[tuple[int, int]], ends: list[int], start: int, end: int) -> bool:
+    i = bisect_right(ends, start)
+    return i == len(busy) or busy[i][0] >= end
+
+
+def chain_offsets(services: list[Service]) -> list[tuple[int, int, int]]:
+    """(start, end, busy_until) of each service in minutes from the first start: each one
+    begins when the previous one's buffer is over (the same staff member does them all)."""
+    offsets, at = [], 0
+    for service in services:
+        end = at + service.duration_minutes
+        busy = end + service.buffer_after_minutes
+        offsets.append((at, end, busy))
+        at = busy
+    return offsets
+
+
+def availability_find(
+    *,
+    location: Location,
+    services: list[Service],
+    start_date: date,
+    end_date: date,
+    staff: StaffMember | None = None,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Every free start on the grid (settings.BOOKING_SLOT_MINUTES, local wall clock) between
+    the local dates `start_date` and `end_date` (inclusive) where one bookable stylist (or
+    `staff`) can do all `services` in a row: inside opening and working hours, not on time off,
+    clear of active bookings including buffers, with a free resource where a service needs
+    one. Never a start before `now` (default: the current time). Sorted by start, then staff."""
+    if not services:
+        raise ValidationError({"service": [_("Choose at least one service.")]})
+    if end_date < start_date:
+        raise ValidationError({"date": [_("The end date is before the start date.")]})
+    if (end_date - start_date).days >= MAX_DAYS:
+        raise ValidationError({"date": [_("Ask for at most %(n)s days at a time.") % {"n": MAX_DAYS}]})
+    offered = set(
+        Service.objects.filter(
+            pk__in=[s.pk for s in services], is_active=True, locations=location
+        ).values_list("pk", flat=True)
+    )
+    if any(s.pk not in offered for s in services):
+        return []
+    grid = rules.grid_minutes()
+    offsets = chain_offsets(services)
+    last_end, total_busy = offsets[-1][1], offsets[-1][2]
+    now = now or timezone.now()
+    range_start = rules.day_bounds(location, start_date)[0]
+    range_end = rules.day_bounds(location, end_date)[1]
+
+    staff_qs = StaffMember.objects.bookable().filter(locations=location)
+    if staff is not None:
+        staff_qs = staff_qs.filter(pk=staff.pk)
+    people = list(staff_qs.order_by("display_name", "pk"))
+    if not people:
+        return []
+    ids = [p.pk for p in people]
+
+    opening: dict[int, list] = defaultdict(list)
+    for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
+        "weekday", "opens", "closes"
+    ):
+        opening[weekday].append((opens, closes))
+    working: dict[tuple[int, int], list] = defaultdict(list)
+    for staff_id, weekday, start, end in WorkingHours.objects.filter(
+        location=location, staff_id__in=ids
+    ).values_list("staff_id", "weekday", "start", "end"):
+        working[(staff_id, weekday)].append((start, end))
+
+    busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for staff_id, start, end in TimeOff.objects.filter(
+        staff_id__in=ids, start__lt=range_end, end__gt=range_start
+    ).values_list("staff_id", "start", "end"):
+        busy[staff_id].append((_minutes(start), _minutes(end)))
+    horizon = range_end + timedelta(minutes=total_busy)
+    for staff_id, start, end in AppointmentItem.objects.filter(
+        staff_id__in=ids, is_active=True, start__lt=horizon, busy_until__gt=range_start
+    ).values_list("staff_id", "start", "busy_until"):
+        busy[staff_id].append((_minutes(start), _minutes(end)))
+    staff_busy = {sid: _merge(v) for sid, v in busy.items()}
+
+    # Resources: for each service that needs one, the busy lists of every resource of its type.
+    needed_types = {s.resource_type for s in services if s.resource_type}
+    by_type: dict[str, list[tuple[list, list]]] = {}
+    if needed_types:
+        resources = dict(
+            Resource.objects.filter(location=location, is_active=True, type__in=needed_types).values_list(
+                "pk", "type"
+            )
+        )
+        res_busy: dict[int, list] = {pk: [] for pk in resources}
+        for resource_id, start, end in AppointmentItem.objects.filter(
+            resource_id__in=list(resources), is_active=True, start__lt=horizon, busy_until__gt=range_start
+        ).values_list("resource_id", "start", "busy_until"):
+            res_busy[resource_id].append((_minutes(start), _minutes(end)))
+        for resource_id, kind in resources.items():
+            merged = _merge(res_busy[resource_id])
+            by_type.setdefault(kind, []).append((merged, [e for _s, e in merged]))
+        if any(t not in by_type for t in needed_types):
+            return []
+    resource_checks = [
+        (a, b, by_type[s.resource_type])
+        for s, (a, _e, b) in zip(services, offsets, strict=True)
+        if s.resource_type
+    ]
+
+    now_min = _minutes(now) + (1 if now.second or now.microsecond else 0)
+    tz = location.tz
+    found: list[tuple[int, int, Slot]] = []
+    days = [start_date + timedelta(days=n) for n in range((end_date - start_date).days + 1)]
+    for order, person in enumerate(people):
+        mine = staff_busy.get(person.pk, [])
+        ends = [e for _s, e in mine]
+        for day in days:
+            weekday = day.weekday()
+            windows = rules.intersect(
+                rules.windows_for_day(location, day, opening.get(weekday, [])),
+                rules.windows_for_day(location, day, working.get((person.pk, weekday), [])),
+            )
+            for window_start, window_end in windows:
+                we = _minutes(window_end)
+                first = rules.ceil_to_grid(location, max(window_start, now), grid)
+                s = _minutes(first)
+                # Grid alignment is kept by stepping whole grid units from an aligned start.
+                while s + last_end <= we:
+                    if s < now_min:
+                        s += grid
+                        continue
+                    i = bisect_right(ends, s)
+                    if i < len(mine) and mine[i][0] < s + total_busy:
+                        # Jump past the blocking booking to the next grid line.
+                        blocked_until = mine[i][1]
+                        s += -(-(blocked_until - s) // grid) * grid
+                        continue
+                    if all(
+                        any(_free(rb, re, s + a, s + b) for rb, re in pool) for a, b, pool in resource_checks
+                    ):
+                        found.append(
+                            (
+                                s,
+                                order,
+                                Slot(
+                                    person,
+                                    datetime.fromtimestamp(s * 60, UTC).astimezone(tz),
+                                    datetime.fromtimestamp((s + last_end) * 60, UTC).astimezone(tz),
+                                ),
+                            )
+                        )
+                    s += grid
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [slot for _s, _o, slot in found]

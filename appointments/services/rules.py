@@ -1,0 +1,78 @@
+"""Time rules shared by booking and availability: a location's opening hours and a stylist's
+working hours are local wall-clock times of the location; they are turned into aware datetimes
+per local date, so a DST change moves the UTC instants and never the local hours."""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+
+from accounts.models import Location
+
+Interval = tuple[datetime, datetime]
+
+
+def grid_minutes() -> int:
+    return int(getattr(settings, "BOOKING_SLOT_MINUTES", 15))
+
+
+def local_dt(location: Location, day: date, at: time) -> datetime:
+    """The aware instant of wall-clock `at` on `day` at `location` (a time that a DST gap skips
+    resolves forwards, as zoneinfo does with fold=0)."""
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=location.tz)
+    # Round-trip through UTC so a non-existent local time becomes the real instant after it.
+    return aware.astimezone(location.tz)
+
+
+def day_bounds(location: Location, day: date) -> Interval:
+    """[local midnight, next local midnight) — 23 or 25 hours long on DST days."""
+    return local_dt(location, day, time(0)), local_dt(location, day + timedelta(days=1), time(0))
+
+
+def local_date(location: Location, moment: datetime) -> date:
+    return moment.astimezone(location.tz).date()
+
+
+def windows_for_day(location: Location, day: date, rows: Iterable[tuple[time, time]]) -> list[Interval]:
+    """(start, end) wall-clock rows of one weekday → sorted aware intervals on `day`."""
+    return sorted((local_dt(location, day, a), local_dt(location, day, b)) for a, b in rows)
+
+
+def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """The intersection of two sorted lists of intervals."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def within(windows: list[Interval], start: datetime, end: datetime) -> bool:
+    return any(ws <= start and end <= we for ws, we in windows)
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def ceil_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:
+    """The first instant at or after `moment` whose local wall-clock minute is on the grid."""
+    local = moment.astimezone(location.tz)
+    into = (local.hour * 60 + local.minute) % minutes
+    if into == 0 and local.second == 0 and local.microsecond == 0:
+        return moment
+    return moment + timedelta(minutes=minutes - into, seconds=-local.second, microseconds=-local.microsecond)
+
+
+def floor_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:
+    local = moment.astimezone(location.tz)
+    into = (local.hour * 60 + local.minute) % minutes
+    return moment - timedelta(minutes=into, seconds=local.second, microseconds=local.microsecond)
