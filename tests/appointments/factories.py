@@ -1,4 +1,5 @@
-"""Factories for the appointments tests (shared with the pages tests)."""
+"""Factories for the appointments tests (shared with the pages tests). CustomerFactory is
+re-exported from tests.customers.factories."""
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -15,8 +16,7 @@ from appointments.models import (
     TimeOff,
     WorkingHours,
 )
-from customers.models import Customer
-from customers.search import derive_search_fields
+from tests.customers.factories import CustomerFactory
 
 
 class ServiceCategoryFactory(factory.django.DjangoModelFactory):
@@ -63,21 +63,6 @@ class ResourceFactory(factory.django.DjangoModelFactory):
     type = ResourceType.ROOM
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Customer
-
-    name = factory.Sequence(lambda n: f"Client {n}")
-    phone = factory.Sequence(lambda n: f"+86138{n:08d}")
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        customer = model_class(*args, **kwargs)
-        derive_search_fields(customer)
-        customer.save()
-        return customer
-
-
 def open_all_week(location: Location, opens: time = time(9), closes: time = time(21)) -> None:
     """Opening hours every day of the week (LocationFactory creates none: closed)."""
     OpeningHours.objects.bulk_create(
@@ -95,3 +80,15 @@ def work_all_week(
 
 def time_off(staff: StaffMember, start: datetime, hours: float) -> TimeOff:
     return TimeOff.objects.create(staff=staff, start=start, end=start + timedelta(hours=hours), reason="off")
+
+
+__all__ = [
+    "CustomerFactory",
+    "ProductFactory",
+    "ResourceFactory",
+    "ServiceCategoryFactory",
+    "ServiceFactory",
+    "open_all_week",
+    "time_off",
+    "work_all_week",
+]
