@@ -16,3 +16,6 @@ class AppointmentsConfig(AppConfig):
         register(
             NavItem("calendar", _("Calendar"), "appointments:day", "appointments.view_appointment", order=20)
         )
+        from appointments.timeline import register_sources
+
+        register_sources()

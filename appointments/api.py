@@ -1,0 +1,436 @@
+"""The appointments API: one APIView per action, each calling the same services as the pages.
+Location rule everywhere: a location given in the request that the user may not act at is 403;
+an appointment or visit at such a location is 404 (missing and forbidden look the same)."""
+
+from datetime import timedelta
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import can_act_at, require_location
+from accounts.models import Location, StaffMember
+from appointments import selectors, services
+from appointments.models import Appointment, Service, Visit, WaitlistEntry
+from appointments.serializers import (
+    AppointmentBookInput,
+    AppointmentCancelInput,
+    AppointmentCheckInInput,
+    AppointmentMoveInput,
+    AppointmentOutput,
+    AvailabilitySlotOutput,
+    CatalogueServiceOutput,
+    SafetyWarningsOutput,
+    VisitCheckoutInput,
+    VisitOutput,
+    VisitVoidInput,
+    WaitlistEntryInput,
+    WaitlistEntryOutput,
+    WaitlistMatchOutput,
+    WaitlistStatusInput,
+)
+from appointments.services import SafetyWarningsError
+
+MAX_AVAILABILITY_DAYS = 31
+
+
+class AppointmentsApiView(APIView):
+    """Safety warnings are a 400 with their own shape, so a client can show them and ask for
+    an override reason."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, SafetyWarningsError):
+            return Response(
+                {
+                    "code": "safety_warnings",
+                    "warnings": [
+                        {"code": w.code, "message": w.message, "service": w.service} for w in exc.warnings
+                    ],
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return super().handle_exception(exc)
+
+
+def _int_param(request, name: str, *, required: bool = False) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        if required:
+            raise serializers.ValidationError({name: [_("This parameter is required.")]})
+        return None
+    if not raw.isdigit():
+        raise serializers.ValidationError({name: [_("Give a number.")]})
+    return int(raw)
+
+
+def _location_param(request, *, required: bool = True) -> Location | None:
+    pk = _int_param(request, "location", required=required)
+    if pk is None:
+        return None
+    location = Location.objects.filter(pk=pk, is_active=True).first()
+    if location is None:
+        raise serializers.ValidationError({"location": [_("Unknown location.")]})
+    require_location(request.user, location)
+    return location
+
+
+def _date_param(request):
+    field = serializers.DateField()
+    raw = request.query_params.get("date")
+    if not raw:
+        raise serializers.ValidationError({"date": [_("This parameter is required.")]})
+    try:
+        return field.to_internal_value(raw)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"date": exc.detail}) from exc
+
+
+def _appointment_for(user, pk: int) -> Appointment:
+    appointment = get_object_or_404(Appointment.objects.select_related("location"), pk=pk)
+    if not can_act_at(user, appointment.location_id):
+        raise Http404  # forbidden looks like missing
+    return appointment
+
+
+def _appointment_out(pk: int) -> dict:
+    return AppointmentOutput(selectors.appointment_get(pk=pk)).data
+
+
+# ---- catalogue and availability ----------------------------------------------------------------
+
+
+class ServiceListApi(AppointmentsApiView):
+    """Bookable (active) services; `?location=` narrows to those offered there."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("location", int, description="Location id")],
+        responses=CatalogueServiceOutput(many=True),
+    )
+    def get(self, request):
+        location = _location_param(request, required=False)
+        qs = selectors.bookable_services(location=location).prefetch_related("locations")
+        return Response(CatalogueServiceOutput(qs, many=True).data)
+
+
+class AvailabilityApi(AppointmentsApiView):
+    """Free starts: `service` may repeat (services done one after another by the same
+    stylist); `days` (default 1, at most 31) counts from `date`."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("location", int, required=True),
+            OpenApiParameter("service", int, required=True, many=True),
+            OpenApiParameter("date", str, required=True, description="Local date, YYYY-MM-DD"),
+            OpenApiParameter("staff", int),
+            OpenApiParameter("days", int),
+        ],
+        responses=AvailabilitySlotOutput(many=True),
+    )
+    def get(self, request):
+        location = _location_param(request)
+        day = _date_param(request)
+        raw_services = request.query_params.getlist("service")
+        if not raw_services or not all(s.isdigit() for s in raw_services):
+            raise serializers.ValidationError({"service": [_("Give one or more service ids.")]})
+        found = Service.objects.in_bulk([int(s) for s in raw_services])
+        if len(found) != len(set(raw_services)):
+            raise serializers.ValidationError({"service": [_("Unknown service.")]})
+        chosen = [found[int(s)] for s in raw_services]
+        staff = None
+        staff_id = _int_param(request, "staff")
+        if staff_id is not None:
+            staff = StaffMember.objects.filter(pk=staff_id).first()
+            if staff is None:
+                raise serializers.ValidationError({"staff": [_("Unknown staff member.")]})
+        days = _int_param(request, "days") or 1
+        if days > MAX_AVAILABILITY_DAYS:
+            raise serializers.ValidationError(
+                {"days": [_("At most %(n)s days.") % {"n": MAX_AVAILABILITY_DAYS}]}
+            )
+        slots = services.availability_find(
+            location=location,
+            services=chosen,
+            start_date=day,
+            end_date=day + timedelta(days=days - 1),
+            staff=staff,
+        )
+        # Plain dicts: this list can hold thousands of slots; a serializer per slot is the cost.
+        return Response(
+            [{"staff": s.staff.pk, "start": s.start.isoformat(), "end": s.end.isoformat()} for s in slots]
+        )
+
+
+# ---- appointments -----------------------------------------------------------------------------
+
+
+class AppointmentListCreateApi(AppointmentsApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("location", int, required=True),
+            OpenApiParameter("date", str, required=True, description="Local date, YYYY-MM-DD"),
+        ],
+        responses=AppointmentOutput(many=True),
+    )
+    def get(self, request):
+        location = _location_param(request)
+        day = _date_param(request)
+        return Response(
+            AppointmentOutput(selectors.appointments_for_day(location=location, date=day), many=True).data
+        )
+
+    @extend_schema(
+        request=AppointmentBookInput,
+        responses={
+            201: AppointmentOutput,
+            400: OpenApiResponse(SafetyWarningsOutput, description="Field errors, or safety warnings"),
+            409: OpenApiResponse(description='{"code": "slot_taken", "detail", "staff", "start", "end"}'),
+        },
+    )
+    def post(self, request):
+        data = AppointmentBookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        require_location(request.user, v["location"])
+        appointment = services.appointment_book(
+            customer=v["customer"],
+            location=v["location"],
+            items=[
+                services.BookingItem(service=i["service"], staff=i["staff"], start=i["start"])
+                for i in v["items"]
+            ],
+            source=v["source"],
+            booked_by=request.user,
+            notes=v["notes"],
+            override_reason=v["override_reason"],
+        )
+        return Response(_appointment_out(appointment.pk), status=status.HTTP_201_CREATED)
+
+
+class AppointmentDetailApi(AppointmentsApiView):
+    @extend_schema(responses=AppointmentOutput)
+    def get(self, request, pk: int):
+        _appointment_for(request.user, pk)
+        return Response(_appointment_out(pk))
+
+
+class _TransitionApi(AppointmentsApiView):
+    """POST /appointments/{id}/<action>/ → the appointment after the change."""
+
+    input_class: type[serializers.Serializer] | None = None
+
+    def act(self, appointment: Appointment, user, data: dict) -> None:
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        appointment = _appointment_for(request.user, pk)
+        data = {}
+        if self.input_class is not None:
+            form = self.input_class(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+        self.act(appointment, request.user, data)
+        return Response(_appointment_out(pk))
+
+
+class AppointmentConfirmApi(_TransitionApi):
+    @extend_schema(request=None, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_confirm(appointment=appointment, by=user)
+
+
+class AppointmentCheckInApi(_TransitionApi):
+    input_class = AppointmentCheckInInput
+
+    @extend_schema(request=AppointmentCheckInInput, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_check_in(
+            appointment=appointment, by=user, override_reason=data["override_reason"]
+        )
+
+
+class AppointmentStartApi(_TransitionApi):
+    @extend_schema(request=None, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_start(appointment=appointment, by=user)
+
+
+class AppointmentCancelApi(_TransitionApi):
+    input_class = AppointmentCancelInput
+
+    @extend_schema(request=AppointmentCancelInput, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_cancel(appointment=appointment, by=user, reason=data["reason"])
+
+
+class AppointmentNoShowApi(_TransitionApi):
+    @extend_schema(request=None, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_no_show(appointment=appointment, by=user)
+
+
+class AppointmentMoveApi(_TransitionApi):
+    input_class = AppointmentMoveInput
+
+    @extend_schema(request=AppointmentMoveInput, responses=AppointmentOutput)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+    def act(self, appointment, user, data):
+        services.appointment_move(
+            appointment=appointment, new_start=data["start"], by=user, staff=data.get("staff")
+        )
+
+
+# ---- visits -----------------------------------------------------------------------------------
+
+
+def _visit_for(user, pk: int) -> Visit | None:
+    visit = Visit.objects.filter(pk=pk).only("pk", "location_id").first()
+    if visit is None or not can_act_at(user, visit.location_id):
+        return None
+    return selectors.visit_get(pk=pk)
+
+
+class VisitCheckoutApi(AppointmentsApiView):
+    """Check out: lines default to the appointment's items; payments must add up to the total."""
+
+    @extend_schema(request=VisitCheckoutInput, responses={201: VisitOutput})
+    def post(self, request):
+        data = VisitCheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        require_location(request.user, v["location"])
+        appointment = None
+        if v.get("appointment") is not None:
+            appointment = Appointment.objects.filter(pk=v["appointment"], location=v["location"]).first()
+            if appointment is None:
+                raise serializers.ValidationError(
+                    {"appointment": [_("Unknown appointment at this location.")]}
+                )
+        lines = None
+        if v.get("lines") is not None:
+            lines = [services.CheckoutLine(**line) for line in v["lines"]]
+        visit = services.visit_checkout(
+            location=v["location"],
+            customer=v["customer"],
+            by=request.user,
+            appointment=appointment,
+            lines=lines,
+            discount=v["discount"],
+            payments=[services.PaymentIn(**p) for p in v["payments"]],
+            override_reason=v["override_reason"],
+        )
+        return Response(VisitOutput(selectors.visit_get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class VisitDetailApi(AppointmentsApiView):
+    @extend_schema(responses=VisitOutput)
+    def get(self, request, pk: int):
+        visit = _visit_for(request.user, pk)
+        if visit is None:
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        return Response(VisitOutput(visit).data)
+
+
+class VisitVoidApi(AppointmentsApiView):
+    @extend_schema(request=VisitVoidInput, responses=VisitOutput)
+    def post(self, request, pk: int):
+        visit = _visit_for(request.user, pk)
+        if visit is None:
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        data = VisitVoidInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.visit_void(visit=visit, by=request.user, reason=data.validated_data["reason"])
+        return Response(VisitOutput(selectors.visit_get(pk=pk)).data)
+
+
+# ---- waitlist ---------------------------------------------------------------------------------
+
+
+class WaitlistApi(AppointmentsApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("location", int, required=True),
+            OpenApiParameter("date", str, required=True),
+        ],
+        responses=WaitlistEntryOutput(many=True),
+    )
+    def get(self, request):
+        location = _location_param(request)
+        day = _date_param(request)
+        qs = (
+            WaitlistEntry.objects.filter(location=location, date=day)
+            .select_related("customer")
+            .order_by("created_at")
+        )
+        return Response(WaitlistEntryOutput(qs, many=True).data)
+
+    @extend_schema(request=WaitlistEntryInput, responses={201: WaitlistEntryOutput})
+    def post(self, request):
+        data = WaitlistEntryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        require_location(request.user, v["location"])
+        entry = services.waitlist_add(by=request.user, **v)
+        return Response(WaitlistEntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class WaitlistMatchesApi(AppointmentsApiView):
+    """Waiting entries of the day that now have a free slot."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("location", int, required=True),
+            OpenApiParameter("date", str, required=True),
+        ],
+        responses=WaitlistMatchOutput(many=True),
+    )
+    def get(self, request):
+        location = _location_param(request)
+        day = _date_param(request)
+        matches = services.waitlist_matches(location=location, date=day)
+        return Response(
+            [
+                {
+                    "entry": WaitlistEntryOutput(entry).data,
+                    "slots": [
+                        {"staff": s.staff.pk, "start": s.start.isoformat(), "end": s.end.isoformat()}
+                        for s in slots
+                    ],
+                }
+                for entry, slots in matches
+            ]
+        )
+
+
+class WaitlistStatusApi(AppointmentsApiView):
+    @extend_schema(request=WaitlistStatusInput, responses=WaitlistEntryOutput)
+    def post(self, request, pk: int):
+        entry = WaitlistEntry.objects.filter(pk=pk).first()
+        if entry is None or not can_act_at(request.user, entry.location_id):
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        data = WaitlistStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.waitlist_set_status(
+            entry=entry, status=data.validated_data["status"], by=request.user
+        )
+        return Response(WaitlistEntryOutput(entry).data)

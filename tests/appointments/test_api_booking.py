@@ -1,0 +1,181 @@
+import pytest
+
+from appointments.models import Appointment, AppointmentItem
+from tests.appointments import fixtures_core
+from tests.appointments.factories import CustomerFactory
+
+salon = fixtures_core.salon
+pytestmark = pytest.mark.django_db
+
+
+def payload(salon, start="2027-01-06T10:00:00+08:00", **extra):
+    return {
+        "customer": salon.customer.pk,
+        "location": salon.location.pk,
+        "items": [{"service": salon.cut.pk, "staff": salon.stylist.pk, "start": start}],
+        **extra,
+    }
+
+
+def test_book_then_conflict(salon, reception, api_as):
+    api = api_as(reception)
+    response = api.post("/api/v1/appointments/", payload(salon), format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "booked"
+    assert body["time_zone"] == "Asia/Shanghai"
+    assert [(i["service"], i["staff"], i["start"], i["end"]) for i in body["items"]] == [
+        (salon.cut.pk, salon.stylist.pk, "2027-01-06T10:00:00+08:00", "2027-01-06T11:00:00+08:00")
+    ]
+    # the same slot again, given in UTC: the same instant
+    again = api.post(
+        "/api/v1/appointments/", payload(salon, start="2027-01-06T02:30:00+00:00"), format="json"
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "slot_taken"
+    assert again.json()["staff"] == salon.stylist.pk
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"customer": 999999}, "customer"),
+        ({"location": 999999}, "location"),
+        ({"items": [{"service": 999999, "staff": 1, "start": "2027-01-06T10:00:00+08:00"}]}, "items"),
+        ({"items": []}, "items"),
+    ],
+)
+def test_unknown_ids_are_400(salon, reception, api_as, change, field):
+    response = api_as(reception).post("/api/v1/appointments/", {**payload(salon), **change}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Appointment.objects.count() == 0
+
+
+def test_naive_time_and_closed_hours_are_400(salon, reception, api_as):
+    api = api_as(reception)
+    naive = api.post("/api/v1/appointments/", payload(salon, start="2027-01-06T10:00:00"), format="json")
+    assert naive.status_code == 400
+    assert naive.json() == {"items": {"0": {"start": ["Give the time with its UTC offset, e.g. +08:00."]}}}
+    closed = api.post(
+        "/api/v1/appointments/", payload(salon, start="2027-01-06T22:00:00+08:00"), format="json"
+    )
+    assert closed.status_code == 400
+    assert closed.json() == {"start": ["The salon is closed at that time."]}
+    assert Appointment.objects.count() == 0
+
+
+def test_safety_warnings_400_then_override(salon, reception, api_as):
+    salon.customer.allergies = "PPD"
+    salon.customer.save()
+    api = api_as(reception)
+    response = api.post("/api/v1/appointments/", payload(salon), format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "safety_warnings"
+    assert [w["code"] for w in response.json()["warnings"]] == ["allergy"]
+    ok = api.post(
+        "/api/v1/appointments/", payload(salon, override_reason="checked with client"), format="json"
+    )
+    assert ok.status_code == 201
+
+
+def test_other_location_is_403_and_detail_404(salon, reception, api_as, other_location):
+    from tests.accounts.factories import StaffMemberFactory
+
+    outsider = StaffMemberFactory(user__username="rec_xh", role="receptionist", locations=[other_location])
+    created = api_as(reception).post("/api/v1/appointments/", payload(salon), format="json").json()
+    api = api_as(outsider)
+    assert (
+        api.post(
+            "/api/v1/appointments/", payload(salon, start="2027-01-06T12:00:00+08:00"), format="json"
+        ).status_code
+        == 403
+    )
+    assert api.get(f"/api/v1/appointments/{created['id']}/").status_code == 404
+    assert api.post(f"/api/v1/appointments/{created['id']}/cancel/", {}, format="json").status_code == 404
+    assert (
+        api.get("/api/v1/appointments/", {"location": salon.location.pk, "date": "2027-01-06"}).status_code
+        == 403
+    )
+    assert Appointment.objects.get().status == "booked"
+
+
+def test_transitions_and_list(salon, reception, api_as):
+    api = api_as(reception)
+    pk = api.post("/api/v1/appointments/", payload(salon), format="json").json()["id"]
+    assert api.post(f"/api/v1/appointments/{pk}/confirm/").json()["status"] == "confirmed"
+    moved = api.post(
+        f"/api/v1/appointments/{pk}/move/", {"start": "2027-01-06T15:00:00+08:00"}, format="json"
+    )
+    assert moved.status_code == 200
+    assert (moved.json()["start"], moved.json()["version"]) == ("2027-01-06T15:00:00+08:00", 2)
+    assert api.post(f"/api/v1/appointments/{pk}/check-in/", {}, format="json").json()["status"] == "arrived"
+    assert api.post(f"/api/v1/appointments/{pk}/start/").json()["status"] == "in_service"
+    # cannot cancel once in service
+    refused = api.post(f"/api/v1/appointments/{pk}/cancel/", {}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (409, "invalid_status")
+    listing = api.get("/api/v1/appointments/", {"location": salon.location.pk, "date": "2027-01-06"}).json()
+    assert [(a["id"], a["status"]) for a in listing] == [(pk, "in_service")]
+
+
+def test_cancel_via_api_frees_slot(salon, reception, api_as):
+    api = api_as(reception)
+    pk = api.post("/api/v1/appointments/", payload(salon), format="json").json()["id"]
+    cancelled = api.post(f"/api/v1/appointments/{pk}/cancel/", {"reason": "ill"}, format="json").json()
+    assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "ill")
+    assert AppointmentItem.objects.get().is_active is False
+    other = CustomerFactory()
+    assert (
+        api.post("/api/v1/appointments/", {**payload(salon), "customer": other.pk}, format="json").status_code
+        == 201
+    )
+
+
+def test_services_and_availability_api(salon, reception, api_as):
+    api = api_as(reception)
+    services = api.get("/api/v1/services/", {"location": salon.location.pk}).json()
+    assert sorted(s["name"] for s in services) == ["Colour", "Cut", "Facial"]
+    api.post("/api/v1/appointments/", payload(salon), format="json")
+    slots = api.get(
+        "/api/v1/availability/",
+        {
+            "location": salon.location.pk,
+            "service": salon.cut.pk,
+            "date": "2027-01-06",
+            "staff": salon.stylist.pk,
+        },
+    ).json()
+    starts = [s["start"] for s in slots]
+    assert starts[:5] == [
+        "2027-01-06T09:00:00+08:00",
+        "2027-01-06T11:00:00+08:00",
+        "2027-01-06T11:15:00+08:00",
+        "2027-01-06T11:30:00+08:00",
+        "2027-01-06T11:45:00+08:00",
+    ]
+    assert starts[-1] == "2027-01-06T20:00:00+08:00"
+    assert {s["staff"] for s in slots} == {salon.stylist.pk}
+    assert slots[0]["end"] == "2027-01-06T10:00:00+08:00"
+    bad = api.get(
+        "/api/v1/availability/", {"location": salon.location.pk, "service": "x", "date": "2027-01-06"}
+    )
+    assert bad.status_code == 400 and "service" in bad.json()
+    bad_date = api.get(
+        "/api/v1/availability/", {"location": salon.location.pk, "service": salon.cut.pk, "date": "x"}
+    )
+    assert bad_date.status_code == 400 and "date" in bad_date.json()
+
+
+def test_stylist_cannot_book_other_column_via_api(salon, stylist, api_as):
+    body = payload(salon)
+    body["items"][0]["staff"] = salon.other_stylist.pk
+    response = api_as(stylist).post("/api/v1/appointments/", body, format="json")
+    assert response.status_code == 403
+    assert Appointment.objects.count() == 0
+
+
+def test_schema_lists_appointment_endpoints(reception, api_as):
+    schema = api_as(reception).get("/api/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/appointments/", "/api/v1/availability/", "/api/v1/visits/", "/api/v1/services/"):
+        assert path in schema["paths"]
