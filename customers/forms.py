@@ -1,5 +1,7 @@
 """Input shapes for client pages. No business rules here: the services validate and decide."""
 
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms import fields_for_model
@@ -66,7 +68,7 @@ class CustomerForm(_Crispy, forms.Form):
                 continue
             self.fields[name] = model_fields[name]
         self.fields["phone"] = forms.CharField(
-            label=_("phone"), required=False, help_text=_("Mobile, e.g. 138 0013 8000 or +44 7700 900123")
+            label=_("phone"), required=False, help_text=_("Mobile, e.g. 138 0013 8000 or +44 7911 123456")
         )
         self.fields["tags"].queryset = Tag.objects.order_by("name")
         self.fields["preferred_staff"].queryset = StaffMember.objects.filter(
@@ -106,7 +108,7 @@ class FormulaForm(_Crispy, forms.Form):
 class ShadeForm(forms.Form):
     shade = forms.CharField(label=_("shade"), max_length=30, required=False)
     grams = forms.DecimalField(
-        label=_("grams"), max_digits=6, decimal_places=1, min_value=0.1, required=False
+        label=_("grams"), max_digits=6, decimal_places=1, min_value=Decimal("0.1"), required=False
     )
 
     def clean(self):
