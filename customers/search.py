@@ -94,7 +94,8 @@ def search_plan(q: str) -> list[Branch]:
     email   → 1 email contains the text (only with '@': emails hold pinyin, so a trigram
               branch on every word typed would read thousands of emails for `zhang`)
     other   → 1 name contains the text (3+ characters)
-    Within a branch, rows come in the index's order (shortest / alphabetical key first)."""
+    Within a prefix branch rows come in the index's order (shortest / alphabetical key first,
+    then oldest); within a GIN branch (Han piece, substring) in table order."""
     text = " ".join((q or "").split())
     if not text:
         return []
@@ -141,81 +142,89 @@ def _country_code() -> int:
     return phonenumbers.country_code_for_region(getattr(settings, "PHONENUMBER_DEFAULT_REGION", "CN"))
 
 
+def _prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix` (byte order, as
+    text_pattern_ops compares; UTF-8 keeps code-point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _branch_sql(branch: Branch, per_branch: int) -> tuple[str, list]:
-    """One branch as SQL that a single index answers in its own order (see migration 0002)."""
+def _branch_match(branch: Branch) -> tuple[str, list]:
+    """The branch's WHERE predicate (without the erased filter) and its parameters."""
     col = branch.column
     if branch.op == PREFIX:
-        # `~<~` is the ordering operator of text_pattern_ops: the btree hands rows back in
-        # order and the scan stops at the LIMIT.
-        where, params = f"{col} LIKE %s", [_like_escape(branch.value) + "%"]
-        order = f"{col} USING ~<~"
-        key = col
-    elif branch.op == PIECE:
+        # A range in the btree's own operators rather than LIKE 'p%': only the text_pattern_ops
+        # btree can answer it, so the planner never swaps in the trigram GIN plus a sort of
+        # every match (seen at 1M rows: 龚 → 825 rows sorted, 8 ms instead of 0.3 ms).
+        return f"{col} ~>=~ %s AND {col} ~<~ %s", [branch.value, _prefix_upper_bound(branch.value)]
+    if branch.op == PIECE:
         where, params = "name_pieces @> %s::jsonb", [json.dumps([branch.value])]
         if branch.also_contains:
             where += " AND name LIKE %s"
             params.append("%" + _like_escape(branch.also_contains) + "%")
-        order, key = None, "name"
-    else:  # CONTAINS via pg_trgm; no ORDER BY the index cannot supply (SEARCH.md).
-        where, params = f"{col} ILIKE %s", ["%" + _like_escape(branch.value) + "%"]
-        order, key = None, col
-    sql = f"SELECT id, {branch.rank} AS r, {key}::text AS k FROM customers_customer WHERE {where} AND erased_at IS NULL"
-    if order:
-        sql += f" ORDER BY {order}"
-    return f"({sql} LIMIT {int(per_branch)})", params
+        return where, params
+    return f"{col} ILIKE %s", ["%" + _like_escape(branch.value) + "%"]
+
+
+# GIN branches (Han pieces, trigrams) have no order to keep: any 20 of 12,000 clients whose
+# name holds 伟 will do, so the GIN scan may stop collecting early (a soft limit; exact below it).
+GIN_FUZZY_LIMIT = 1000
+# Sent in front of the search statement, in the same round trip (customer_search_ids).
+SEARCH_SETTINGS_SQL = f"SELECT set_config('gin_fuzzy_search_limit', '{GIN_FUZZY_LIMIT}', true); "
 
 
 def search_sql(q: str, limit: int = 20) -> tuple[str, list]:
     """The PostgreSQL query for `q` (ids, best first) and its parameters; ('', []) for no
-    branches. Public so the benchmark measures exactly what the selector runs."""
+    branches. Public so the benchmark measures exactly what the selector runs.
+
+    Shape (shared SEARCH.md): one branch per kind in rank order, each with its own LIMIT,
+    UNION ALL, one outer LIMIT and no ORDER BY above the Append - so once the first branches
+    yield `limit` rows the later ones never run. Prefix branches read their btree in
+    `~<~` order (text_pattern_ops) and stop at the LIMIT. A client matched by an earlier
+    branch is kept out of the later ones by the earlier predicates (IS NOT TRUE: NULL-safe),
+    which costs a filter on rows already fetched instead of a sort of all of them."""
     branches = search_plan(q)
     if not branches:
         return "", []
-    parts, params = [], []
+    parts, params, earlier = [], [], []
     for branch in branches:
-        sql, branch_params = _branch_sql(branch, limit)
-        parts.append(sql)
-        params.extend(branch_params)
-    # A client matched by several branches keeps its best rank; then index-key order (C
-    # collation = the `~<~` order), then id for a stable result.
-    sql = (
-        "SELECT id FROM (SELECT DISTINCT ON (id) id, r, k FROM ("
-        + " UNION ALL ".join(parts)
-        + ') u ORDER BY id, r) d ORDER BY r, k COLLATE "C", id LIMIT %s'
-    )
+        where, where_params = _branch_match(branch)
+        sql = f"SELECT id FROM customers_customer WHERE {where} AND erased_at IS NULL"
+        branch_params = list(where_params)
+        for prev_where, prev_params in earlier:
+            sql += f" AND ({prev_where}) IS NOT TRUE"
+            branch_params += prev_params
+        if branch.op == PREFIX:
+            sql += f" ORDER BY {branch.column} USING ~<~"
+        parts.append(f"({sql} LIMIT {int(limit)})")
+        params += branch_params
+        earlier.append((where, where_params))
+    sql = "SELECT id FROM (" + " UNION ALL ".join(parts) + ") u LIMIT %s"
     params.append(int(limit))
     return sql, params
 
 
 def _sqlite_ids(branches: list[Branch], limit: int) -> list[int]:
-    """The same branches as ORM queries (SQLite quick start); merged with the same ranking."""
+    """The same branches, in the same order, as ORM queries (SQLite quick start)."""
     from customers.models import Customer
 
-    rows: list[tuple[int, str, int]] = []
+    found: list[int] = []
     base = Customer.objects.active()
-    for branch in branches:
+    for branch in branches:  # all of them, even when full: a query count that never varies
         col = branch.column
         if branch.op == PREFIX:
             qs = base.filter(**{f"{col}__startswith": branch.value}).order_by(col, "pk")
-            key = col
         elif branch.op == PIECE:
             # No JSON containment on SQLite: "inside the name, not at its start" is the same set.
             needle = branch.also_contains or branch.value
-            qs = base.filter(name__contains=needle).exclude(name__startswith=needle).order_by("name", "pk")
-            key = "name"
+            qs = base.filter(name__contains=needle).exclude(name__startswith=needle).order_by("pk")
         else:
             qs = base.filter(**{f"{col}__icontains": branch.value}).order_by("pk")
-            key = col
-        rows.extend((branch.rank, k, pk) for pk, k in qs.values_list("pk", key)[:limit])
-    best: dict[int, tuple[int, str, int]] = {}
-    for rank, key, pk in rows:
-        if pk not in best or rank < best[pk][0]:
-            best[pk] = (rank, key, pk)
-    return [pk for _r, _k, pk in sorted(best.values())][:limit]
+        found += [pk for pk in qs.values_list("pk", flat=True)[:limit] if pk not in found]
+    return found[:limit]
 
 
 def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
@@ -228,8 +237,13 @@ def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
         if not sql:
             return []
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
+            # One round trip: in autocommit the two statements share one implicit
+            # transaction, so the transaction-local setting ends with it.
+            cursor.execute(SEARCH_SETTINGS_SQL + sql, params)
+            ids = [row[0] for row in cursor.fetchall()]
+            if connection.in_atomic_block:  # inside a caller's transaction: put it back now
+                cursor.execute("SELECT set_config('gin_fuzzy_search_limit', '0', true)")
+            return ids
     branches = search_plan(q)
     return _sqlite_ids(branches, limit) if branches else []
 
@@ -237,7 +251,8 @@ def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
 def customer_search(*, q: str, limit: int = 20) -> list:
     """Clients matching the search-box input `q`, best matches first (see search_plan for the
     ranking); erased clients never appear; blank `q` gives []. Three queries whatever the
-    number of matches on PostgreSQL: the ids, the clients with preferred_staff, their tags."""
+    number of matches on PostgreSQL: the ids, the clients with preferred_staff, their tags
+    (a fourth resets a setting when called inside a transaction)."""
     from customers.models import Customer
 
     ids = customer_search_ids(q=q, limit=limit)
