@@ -26,7 +26,7 @@ HIDDEN_ON_CALENDAR = [AppointmentStatus.CANCELLED]
 @dataclass
 class StaffColumn:
     staff: StaffMember
-    working: list[tuple[datetime, datetime]] = field(default_factory=list)  # aware, local tz
+    working: list[tuple[datetime, datetime]] = field(default_factory=list)  # aware (UTC)
     items: list[AppointmentItem] = field(default_factory=list)  # .appointment.customer, .service
     time_off: list[TimeOff] = field(default_factory=list)
 
@@ -35,8 +35,8 @@ class StaffColumn:
 class DayCalendar:
     location: Location
     date: date
-    day_start: datetime  # local midnight
-    day_end: datetime  # next local midnight
+    day_start: datetime  # local midnight, as an aware UTC datetime (show with .astimezone(tz))
+    day_end: datetime  # next local midnight (23 or 25 hours later on DST days)
     opening: list[tuple[datetime, datetime]]
     columns: list[StaffColumn]
 

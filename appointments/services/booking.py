@@ -67,11 +67,13 @@ class _Planned:
 def _plan(item: BookingItem) -> _Planned:
     if not isinstance(item.start, datetime) or timezone.is_naive(item.start):
         raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
-    end = item.start + timedelta(minutes=item.service.duration_minutes)
+    # In UTC: adding minutes to a datetime in a DST zone would add wall-clock minutes.
+    start = rules.to_utc(item.start)
+    end = start + timedelta(minutes=item.service.duration_minutes)
     return _Planned(
         service=item.service,
         staff=item.staff,
-        start=item.start,
+        start=start,
         end=end,
         busy_until=end + timedelta(minutes=item.service.buffer_after_minutes),
         resource=item.resource,
@@ -374,7 +376,7 @@ def appointment_move(
         raise ValidationError({"staff": [_("Change the stylist of one service at a time.")]})
     wanted = {i.staff_id for i in items} | ({staff.pk} if staff is not None else set())
     _authorise(by, appointment.location, wanted, "appointments.change_appointment")
-    delta = new_start - appointment.start
+    delta = rules.to_utc(new_start) - rules.to_utc(appointment.start)
     planned = [
         _Planned(
             service=i.service,

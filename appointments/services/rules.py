@@ -3,7 +3,7 @@ working hours are local wall-clock times of the location; they are turned into a
 per local date, so a DST change moves the UTC instants and never the local hours."""
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 
@@ -17,12 +17,11 @@ def grid_minutes() -> int:
 
 
 def local_dt(location: Location, day: date, at: time) -> datetime:
-    """The aware instant of wall-clock `at` on `day` at `location` (a time that a DST gap skips
-    resolves forwards, as zoneinfo does with fold=0)."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=location.tz)
-    # Round-trip through UTC so a non-existent local time becomes the real instant after it.
-    return aware.astimezone(location.tz)
+    """The instant of wall-clock `at` on `day` at `location`, in UTC (a time that a DST gap
+    skips resolves forwards, as zoneinfo does with fold=0). UTC because Python adds and
+    subtracts datetimes that share a tzinfo on the wall clock: 00:00 to 00:00 across the spring
+    change would be 24 hours in the zone's own tzinfo, 23 in UTC."""
+    return datetime.combine(day, at, tzinfo=location.tz).astimezone(UTC)
 
 
 def day_bounds(location: Location, day: date) -> Interval:
@@ -63,8 +62,13 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
+def to_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
 def ceil_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:
     """The first instant at or after `moment` whose local wall-clock minute is on the grid."""
+    moment = to_utc(moment)
     local = moment.astimezone(location.tz)
     into = (local.hour * 60 + local.minute) % minutes
     if into == 0 and local.second == 0 and local.microsecond == 0:
@@ -73,6 +77,7 @@ def ceil_to_grid(location: Location, moment: datetime, minutes: int) -> datetime
 
 
 def floor_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:
+    moment = to_utc(moment)
     local = moment.astimezone(location.tz)
     into = (local.hour * 60 + local.minute) % minutes
     return moment - timedelta(minutes=into, seconds=local.second, microseconds=local.microsecond)
