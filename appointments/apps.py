@@ -19,3 +19,11 @@ class AppointmentsConfig(AppConfig):
         from appointments.timeline import register_sources
 
         register_sources()
+        # The pages' own hooks: "My day" for those who write service records, the Today panel.
+        from accounts import home
+        from appointments.views.stylist import today_panel
+
+        register(
+            NavItem("my_day", _("My day"), "appointments:my_day", "appointments.add_servicerecord", order=21)
+        )
+        home.register("appointments", today_panel)

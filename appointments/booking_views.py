@@ -1,0 +1,368 @@
+"""Online booking for clients on a phone, no login: /book/<location-code>/.
+
+service → stylist or "any" → a slot (times in the salon's zone, the zone named) → name, phone,
+consent → a confirmation with a signed manage link, good for cancelling or moving until the
+cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS). A phone already on file books for that client
+instead of creating a duplicate. Bookings are rate limited per IP and per phone."""
+
+import contextlib
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Location, StaffMember
+from appointments.forms import OnlineDetailsForm
+from appointments.models import Appointment, AppointmentSource, AppointmentStatus, Service
+from appointments.services import (
+    BookingItem,
+    SafetyWarningsError,
+    appointment_book,
+    appointment_cancel,
+    appointment_move,
+    availability_find,
+    waitlist_add,
+)
+from appointments.services.rules import local_date
+from customers.models import ConsentChannel, Customer, SourceChannel
+from customers.services import consent_set, customer_create, phone_normalise
+from salon_crm.errors import Conflict
+
+SALT = "appointments.online-manage"
+DAYS_AHEAD = 14  # how far ahead the date picker goes
+S = AppointmentStatus
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def manage_token(appointment: Appointment) -> str:
+    """Signed (not encrypted) id of the appointment and its client: unguessable, no expiry; the
+    cut-off is enforced on use."""
+    return signing.dumps({"a": appointment.pk, "c": appointment.customer_id}, salt=SALT)
+
+
+def _appointment_from_token(token: str) -> Appointment:
+    try:
+        data = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        raise Http404("Bad link") from None
+    return get_object_or_404(
+        Appointment.objects.select_related("location", "customer"),
+        pk=data.get("a"),
+        customer_id=data.get("c"),
+    )
+
+
+def _location(code: str) -> Location:
+    return get_object_or_404(Location, code=code, is_active=True)
+
+
+def _services(location: Location):
+    return Service.objects.filter(is_active=True, locations=location).order_by("category__position", "name")
+
+
+def _stylists(location: Location):
+    return StaffMember.objects.bookable().at_location(location).order_by("display_name")
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _over_limit(key: str, limit: int) -> bool:
+    """A fixed one-hour window counter in the cache; True once `limit` is exceeded."""
+    bucket = f"online-book:{key}:{int(timezone.now().timestamp() // 3600)}"
+    cache.add(bucket, 0, 3600)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # evicted between add and incr
+        cache.set(bucket, 1, 3600)
+        count = 1
+    return count > limit
+
+
+def _rate_limited(request: HttpRequest, phone: str = "") -> bool:
+    per_ip = getattr(settings, "BOOKING_ONLINE_RATE_PER_IP", 10)
+    per_phone = getattr(settings, "BOOKING_ONLINE_RATE_PER_PHONE", 3)
+    if _over_limit("ip:" + _client_ip(request), per_ip):
+        return True
+    return bool(phone) and _over_limit("phone:" + phone, per_phone)
+
+
+def _too_many(request: HttpRequest, location: Location) -> HttpResponse:
+    return render(request, "appointments/online/too_many.html", {"location": location}, status=429)
+
+
+def _customer_for(name: str, phone: str) -> Customer:
+    """The client with this phone (E.164), or a new one from online booking."""
+    existing = Customer.objects.active().filter(phone=phone).first()
+    if existing is not None:
+        return existing
+    return customer_create(user=None, name=name, phone=phone, source=SourceChannel.ONLINE)
+
+
+def _pick_day(request: HttpRequest, location: Location) -> tuple[date, date]:
+    today = local_date(location, timezone.now())
+    try:
+        day = date.fromisoformat(request.GET.get("date") or "")
+    except ValueError:
+        day = today
+    return min(max(day, today), today + timedelta(days=DAYS_AHEAD)), today
+
+
+def _slots(location: Location, service: Service, staff: StaffMember | None, day: date) -> list:
+    """Free starts of the day; with "any" stylist one slot per start time (the first free one)."""
+    now = timezone.now()
+    slots = [
+        s
+        for s in availability_find(
+            location=location, services=[service], start_date=day, end_date=day, staff=staff
+        )
+        if s.start > now
+    ]
+    if staff is None:
+        seen, unique = set(), []
+        for slot in sorted(slots, key=lambda s: (s.start, s.staff.display_name)):
+            if slot.start not in seen:
+                seen.add(slot.start)
+                unique.append(slot)
+        slots = unique
+    return sorted(slots, key=lambda s: s.start)
+
+
+def _cutoff_passed(appointment: Appointment) -> bool:
+    hours = getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24)
+    return appointment.start - timezone.now() < timedelta(hours=hours)
+
+
+def _render(request: HttpRequest, template: str, location: Location, context: dict, status: int = 200):
+    context = {"location": location, "tz_name": location.time_zone, "currency": settings.CURRENCY, **context}
+    with timezone.override(location.tz):
+        return render(request, template, context, status=status)
+
+
+# ---- booking ----------------------------------------------------------------------------------
+
+
+def book_start(request: HttpRequest, code: str) -> HttpResponse:
+    """Steps by query string: ?service= → ?staff= (or "any") → ?date= slots → ?start= details."""
+    location = _location(code)
+    services = list(_services(location))
+    service = next((s for s in services if str(s.pk) == request.GET.get("service")), None)
+    if service is None:
+        return _render(request, "appointments/online/services.html", location, {"services": services})
+    stylists = list(_stylists(location))
+    staff_param = request.GET.get("staff", "")
+    if not staff_param:
+        return _render(
+            request, "appointments/online/stylists.html", location, {"service": service, "stylists": stylists}
+        )
+    staff = next((s for s in stylists if str(s.pk) == staff_param), None)
+    if staff is None and staff_param != "any":
+        raise Http404("Unknown stylist")
+    day, today = _pick_day(request, location)
+    start = request.GET.get("start")
+    slot_staff = next((s for s in stylists if str(s.pk) == request.GET.get("slot_staff")), None)
+    if start and slot_staff:
+        form = OnlineDetailsForm(initial={"service": service.pk, "staff": slot_staff.pk, "start": start})
+        return _details(request, location, service, slot_staff, start, form)
+    days = [today + timedelta(days=i) for i in range(DAYS_AHEAD + 1)]
+    return _render(
+        request,
+        "appointments/online/slots.html",
+        location,
+        {
+            "service": service,
+            "staff": staff,
+            "staff_param": staff_param,
+            "day": day,
+            "days": days,
+            "slots": _slots(location, service, staff, day),
+        },
+    )
+
+
+def _details(request, location, service, staff, start, form, status=200, **extra):
+    try:
+        start_dt = datetime.fromisoformat(str(start))
+    except ValueError:
+        raise Http404("Bad slot") from None
+    return _render(
+        request,
+        "appointments/online/details.html",
+        location,
+        {"service": service, "staff": staff, "start": start_dt, "form": form, **extra},
+        status=status,
+    )
+
+
+@require_POST
+def book_submit(request: HttpRequest, code: str) -> HttpResponse:
+    location = _location(code)
+    form = OnlineDetailsForm(request.POST)
+    service = _services(location).filter(pk=request.POST.get("service") or 0).first()
+    staff = _stylists(location).filter(pk=request.POST.get("staff") or 0).first()
+    if service is None or staff is None:
+        return redirect("appointments:online_book", code=code)
+    start = request.POST.get("start", "")
+    if not form.is_valid():
+        return _details(request, location, service, staff, start, form, status=400)
+    data = form.cleaned_data
+    phone = phone_normalise(str(data["phone"]))
+    if _rate_limited(request, phone):
+        return _too_many(request, location)
+    slots_url = reverse("appointments:online_book", args=[code]) + f"?service={service.pk}&staff=any"
+    try:
+        with transaction.atomic():
+            customer = _customer_for(data["name"], phone)
+            appointment = appointment_book(
+                customer=customer,
+                location=location,
+                items=[BookingItem(service=service, staff=staff, start=data["start"])],
+                source=AppointmentSource.ONLINE,
+                booked_by=None,
+            )
+            if data["marketing_consent"] and not customer.consent_sms:
+                consent_set(
+                    customer=customer, channel=ConsentChannel.SMS, granted=True, method="online booking"
+                )
+    except SafetyWarningsError:
+        form.add_error(
+            None,
+            _(
+                "This service needs a word with the salon first (allergy or patch test). Please call %(phone)s."
+            )
+            % {"phone": location.phone or location.name},
+        )
+        return _details(request, location, service, staff, start, form, status=409)
+    except Conflict:
+        form.add_error(None, _("Sorry, that time was just taken. Please choose another."))
+        return _details(request, location, service, staff, start, form, status=409, slots_url=slots_url)
+    except ValidationError as exc:
+        for message in exc.messages:
+            form.add_error(None, message)
+        return _details(request, location, service, staff, start, form, status=400, slots_url=slots_url)
+    return redirect(reverse("appointments:online_manage", args=[manage_token(appointment)]) + "?new=1")
+
+
+@require_POST
+def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
+    """No slot fits: the client asks to be called when one frees up on that day."""
+    location = _location(code)
+    service = get_object_or_404(_services(location), pk=request.POST.get("service") or 0)
+    staff = _stylists(location).filter(pk=request.POST.get("staff") or 0).first()
+    form = OnlineDetailsForm(
+        {**request.POST.dict(), "staff": staff.pk if staff else 0, "start": timezone.now().isoformat()}
+    )
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        raise Http404("Bad date") from None
+    if not form.is_valid():
+        return _render(
+            request,
+            "appointments/online/waitlisted.html",
+            location,
+            {"form": form, "service": service, "day": day, "failed": True},
+            status=400,
+        )
+    phone = phone_normalise(str(form.cleaned_data["phone"]))
+    if _rate_limited(request, phone):
+        return _too_many(request, location)
+    with transaction.atomic():
+        customer = _customer_for(form.cleaned_data["name"], phone)
+        waitlist_add(customer=customer, location=location, service=service, date=day, staff=staff, by=None)
+    return _render(request, "appointments/online/waitlisted.html", location, {"service": service, "day": day})
+
+
+# ---- manage (signed link) ---------------------------------------------------------------------
+
+
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _appointment_from_token(token)
+    items = list(appointment.items.select_related("service", "staff"))
+    context = {
+        "appointment": appointment,
+        "items": items,
+        "token": token,
+        "new": request.GET.get("new") == "1",
+        "changeable": appointment.status in (S.BOOKED, S.CONFIRMED) and not _cutoff_passed(appointment),
+        "cutoff_hours": getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24),
+        "active": appointment.status in (S.BOOKED, S.CONFIRMED),
+    }
+    return _render(request, "appointments/online/manage.html", appointment.location, context)
+
+
+def _changeable_or_refuse(request, appointment: Appointment, token: str):
+    if appointment.status not in (S.BOOKED, S.CONFIRMED) or _cutoff_passed(appointment):
+        return redirect("appointments:online_manage", token=token)
+    return None
+
+
+@require_POST
+def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _appointment_from_token(token)
+    refused = _changeable_or_refuse(request, appointment, token)
+    if refused:
+        return refused
+    # A refusal needs no message: the page shows the current status either way.
+    with contextlib.suppress(Conflict, ValidationError, PermissionDenied):
+        appointment_cancel(appointment=appointment, by=None, reason=_("Cancelled by the client online"))
+    return redirect("appointments:online_manage", token=token)
+
+
+def manage_move(request: HttpRequest, token: str) -> HttpResponse:
+    """Pick another slot (same service, same stylist) and move the booking there."""
+    appointment = _appointment_from_token(token)
+    refused = _changeable_or_refuse(request, appointment, token)
+    if refused:
+        return refused
+    location = appointment.location
+    item = appointment.items.select_related("service", "staff").order_by("start").first()
+    error = ""
+    if request.method == "POST":
+        try:
+            new_start = datetime.fromisoformat(request.POST.get("start", ""))
+            if timezone.is_naive(new_start) or new_start - timezone.now() < timedelta(
+                hours=getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24)
+            ):
+                raise ValueError
+        except ValueError:
+            error = _("Choose one of the times shown.")
+        else:
+            try:
+                appointment_move(appointment=appointment, new_start=new_start, by=None)
+            except Conflict:
+                error = _("Sorry, that time was just taken. Please choose another.")
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                return redirect(reverse("appointments:online_manage", args=[token]) + "?moved=1")
+    day, today = _pick_day(request, location)
+    cutoff = timezone.now() + timedelta(hours=getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24))
+    slots = [s for s in _slots(location, item.service, item.staff, day) if s.start >= cutoff]
+    return _render(
+        request,
+        "appointments/online/move.html",
+        location,
+        {
+            "appointment": appointment,
+            "item": item,
+            "token": token,
+            "day": day,
+            "days": [today + timedelta(days=i) for i in range(DAYS_AHEAD + 1)],
+            "slots": slots,
+            "error": error,
+        },
+        status=409 if error else 200,
+    )

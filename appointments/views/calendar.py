@@ -1,0 +1,343 @@
+"""The front desk's day: the calendar grid, booking from an empty slot, walk-ins, the
+waitlist panel and the week view of one stylist. Every write goes through appointments.services;
+a Conflict or ValidationError becomes a form error in the dialog, never a 500."""
+
+from datetime import date, timedelta
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.access import staff_of
+from accounts.models import Location
+from appointments import selectors
+from appointments.forms import (
+    BookingForm,
+    BookingItemFormSet,
+    WaitlistForm,
+    WalkInForm,
+    booking_items,
+)
+from appointments.models import AppointmentSource, WaitlistEntry
+from appointments.services import (
+    BookingItem,
+    SafetyWarningsError,
+    appointment_book,
+    waitlist_add,
+    waitlist_matches,
+    waitlist_set_status,
+    walk_in_create,
+)
+from appointments.services.rules import local_date, local_dt
+from appointments.views.common import (
+    add_service_errors,
+    bookable_staff,
+    dialog_done,
+    is_stylist,
+    location_or_404,
+    notify,
+    offered_services,
+    parse_day,
+)
+from appointments.views.grid import build_grid
+from customers.models import Customer
+from customers.privacy import display_phone
+from customers.safety import customer_safety_warnings
+from customers.search import customer_search
+from customers.services import customer_quick_add
+from salon_crm.errors import Conflict
+
+SLOT_TAKEN = gettext_lazy("That slot was just taken. Choose another time or stylist.")
+
+
+def _day_context(request: HttpRequest, location: Location, day: date) -> dict:
+    show_cancelled = request.GET.get("cancelled") == "1"
+    cal = selectors.day_calendar(location=location, date=day, include_cancelled=show_cancelled)
+    grid = build_grid(cal=cal, show_cancelled=show_cancelled)
+    for column in grid.columns:
+        for block in column.blocks:
+            block.phone = display_phone(request.user, block.item.appointment.customer.phone)
+    return {
+        "location": location,
+        "day": day,
+        "prev_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": local_date(location, timezone.now()),
+        "grid": grid,
+        "closed": not cal.opening,
+        "show_cancelled": show_cancelled,
+        "tz_name": location.time_zone,
+        "book_customer": request.GET.get("customer", "") if request.GET.get("customer", "").isdigit() else "",
+    }
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def day_calendar(request: HttpRequest) -> HttpResponse:
+    location = location_or_404(request)
+    day = parse_day(request.GET.get("date"), location)
+    context = _day_context(request, location, day)
+    with timezone.override(location.tz):
+        if request.htmx and request.GET.get("part") == "grid":
+            return render(request, "appointments/day.html#grid", context)
+        return render(request, "appointments/day.html", context)
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def waitlist_panel(request: HttpRequest) -> HttpResponse:
+    """Entries of the day that now have a free slot, each with a one-click booking."""
+    location = location_or_404(request)
+    day = parse_day(request.GET.get("date"), location)
+    matches = waitlist_matches(location=location, date=day)
+    waiting = WaitlistEntry.objects.filter(
+        location=location, date=day, status=WaitlistEntry.Status.WAITING
+    ).count()
+    with timezone.override(location.tz):
+        return render(
+            request,
+            "appointments/waitlist_panel.html",
+            {"matches": [(e, slots[:4]) for e, slots in matches], "waiting": waiting, "day": day},
+        )
+
+
+def _warnings_for(customer: Customer | None, services, day: date | None = None) -> list:
+    if customer is None:
+        return []
+    return customer_safety_warnings(customer, [s for s in services if s], on=day)
+
+
+def _customer_from(form, user) -> Customer:
+    """The picked client, or a new one from name + phone (a phone on file is a form error)."""
+    data = form.cleaned_data
+    if data.get("customer"):
+        return data["customer"]
+    return customer_quick_add(user=user, name=data["new_name"], phone=str(data.get("new_phone") or ""))
+
+
+def _booking_forms(request: HttpRequest, location: Location):
+    services, staff = offered_services(location), bookable_staff(location)
+    kwargs = {"form_kwargs": {"services": services, "staff": staff}, "prefix": "items"}
+    if request.method == "POST":
+        return BookingForm(request.POST), BookingItemFormSet(request.POST, **kwargs)
+    day = parse_day(request.GET.get("date"), location)
+    first = {"start": request.GET.get("time") or None, "staff": request.GET.get("staff") or None}
+    customer = Customer.objects.active().filter(pk=request.GET.get("customer") or 0).first()
+    initial = {"date": day, "customer": customer.pk if customer else None}
+    if customer is not None:
+        initial["customer_label"] = customer.name
+    form = BookingForm(initial=initial)
+    return form, BookingItemFormSet(initial=[first], **kwargs)
+
+
+@login_required
+@permission_required("appointments.add_appointment", raise_exception=True)
+def book_dialog(request: HttpRequest) -> HttpResponse:
+    """The booking dialog opened from an empty slot; POST books through appointment_book."""
+    location = location_or_404(request)
+    form, items = _booking_forms(request, location)
+    warnings: list = []
+    if request.method == "POST" and form.is_valid() and items.is_valid():
+        day = form.cleaned_data["date"]
+        planned = booking_items(location, day, items.forms)
+        if not planned and not any(f.errors for f in items.forms):
+            form.add_error(None, _("Choose at least one service with a stylist."))
+        elif planned:
+            try:
+                customer = _customer_from(form, request.user)
+                appointment_book(
+                    customer=customer,
+                    location=location,
+                    items=[BookingItem(service=s, staff=st, start=t) for s, st, t in planned],
+                    source=AppointmentSource.FRONT_DESK,
+                    booked_by=request.user,
+                    notes=form.cleaned_data["notes"],
+                    override_reason=form.cleaned_data["override_reason"],
+                )
+            except SafetyWarningsError as exc:
+                warnings = exc.warnings
+                form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
+            except Conflict as exc:
+                form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                return dialog_done(_("Booked %(name)s.") % {"name": customer.name})
+    with timezone.override(location.tz):
+        return render(
+            request,
+            "appointments/dialogs/book.html",
+            {"form": form, "items": items, "warnings": warnings, "location": location},
+        )
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def client_lookup(request: HttpRequest) -> HttpResponse:
+    """Small search list inside the dialogs; picking a row fills the hidden customer field."""
+    q = (request.GET.get("q") or request.GET.get("lookup") or "").strip()
+    results = customer_search(q=q, limit=8) if len(q) >= 1 else []
+    rows = [(c, display_phone(request.user, c.phone)) for c in results]
+    return render(request, "appointments/dialogs/client_lookup.html", {"rows": rows, "q": q})
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def safety_check(request: HttpRequest) -> HttpResponse:
+    """The client's safety warnings for the services chosen so far (refreshed on change)."""
+    location = location_or_404(request)
+    customer = Customer.objects.active().filter(pk=request.GET.get("customer") or 0).first()
+    ids = [v for k, v in request.GET.items() if k.endswith("service") and v.isdigit()]
+    services = list(offered_services(location).filter(pk__in=ids))
+    return render(
+        request,
+        "appointments/dialogs/warnings.html",
+        {"warnings": _warnings_for(customer, services), "customer": customer},
+    )
+
+
+@login_required
+@permission_required("appointments.add_appointment", raise_exception=True)
+def walk_in_dialog(request: HttpRequest) -> HttpResponse:
+    """Walk-in in two clicks: the button, then pick (or type) the client and go."""
+    location = location_or_404(request)
+    staff = bookable_staff(location)
+    me = staff_of(request.user)
+    initial = {"staff": me.pk if me and is_stylist(request.user) else None}
+    form = WalkInForm(request.POST or None, initial=initial, services=offered_services(location), staff=staff)
+    warnings: list = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = _customer_from(form, request.user)
+            walk_in_create(
+                customer=customer,
+                location=location,
+                service=form.cleaned_data["service"],
+                staff=form.cleaned_data["staff"],
+                by=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+            )
+        except SafetyWarningsError as exc:
+            warnings = exc.warnings
+            form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
+        except Conflict as exc:
+            form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("Walk-in added for %(name)s.") % {"name": customer.name})
+    return render(request, "appointments/dialogs/walk_in.html", {"form": form, "warnings": warnings})
+
+
+@login_required
+@permission_required("appointments.add_waitlistentry", raise_exception=True)
+def waitlist_dialog(request: HttpRequest) -> HttpResponse:
+    location = location_or_404(request)
+    day = parse_day(request.GET.get("date"), location)
+    form = WaitlistForm(
+        request.POST or None,
+        initial={"date": day},
+        services=offered_services(location),
+        staff=bookable_staff(location),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = _customer_from(form, request.user)
+            waitlist_add(
+                customer=customer,
+                location=location,
+                service=data["service"],
+                date=data["date"],
+                staff=data["staff"],
+                earliest=data["earliest"],
+                latest=data["latest"],
+                by=request.user,
+                notes=data["notes"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("%(name)s is on the waitlist.") % {"name": customer.name})
+    return render(request, "appointments/dialogs/waitlist.html", {"form": form})
+
+
+@login_required
+@permission_required("appointments.add_appointment", raise_exception=True)
+@require_POST
+def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click from the waitlist panel: book the entry into the offered slot."""
+    location = location_or_404(request)
+    entry = get_object_or_404(
+        WaitlistEntry.objects.select_related("customer", "service"),
+        pk=pk,
+        location=location,
+        status=WaitlistEntry.Status.WAITING,
+    )
+    staff = get_object_or_404(bookable_staff(location), pk=request.POST.get("staff") or 0)
+    try:
+        start = timezone.datetime.fromisoformat(request.POST.get("start", ""))
+    except ValueError:
+        return HttpResponse(_("That slot is no longer valid."), status=400)
+    if timezone.is_naive(start):
+        start = local_dt(location, start.date(), start.time())
+    try:
+        appointment_book(
+            customer=entry.customer,
+            location=location,
+            items=[BookingItem(service=entry.service, staff=staff, start=start)],
+            source=AppointmentSource.PHONE,
+            booked_by=request.user,
+            notes=entry.notes,
+            override_reason=request.POST.get("override_reason", ""),
+        )
+        waitlist_set_status(entry=entry, status=WaitlistEntry.Status.BOOKED, by=request.user)
+    except SafetyWarningsError:
+        # Safety warnings need a reason: the desk books from an empty slot and gives one.
+        return notify(_("This client has safety warnings: book from an empty slot and give a reason."))
+    except (Conflict, ValidationError):
+        return notify(SLOT_TAKEN)
+    return dialog_done(_("Booked %(name)s from the waitlist.") % {"name": entry.customer.name})
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def week_view(request: HttpRequest) -> HttpResponse:
+    """One stylist's week (Monday to Sunday) at the current location."""
+    location = location_or_404(request)
+    day = parse_day(request.GET.get("date"), location)
+    monday = day - timedelta(days=day.weekday())
+    staff_qs = bookable_staff(location)
+    me = staff_of(request.user)
+    wanted = request.GET.get("staff") or (me.pk if me and me.is_bookable else None)
+    staff_list = list(staff_qs)
+    staff = next((s for s in staff_list if str(s.pk) == str(wanted)), staff_list[0] if staff_list else None)
+    days = []
+    if staff is not None:
+        week = selectors.staff_week(staff=staff, location=location, start_date=monday)
+        for offset in range(7):
+            d = monday + timedelta(days=offset)
+            items = [i for i in week if local_date(location, i.start) == d]
+            for item in items:
+                item.phone = display_phone(request.user, item.appointment.customer.phone)
+            days.append({"date": d, "items": items})
+    with timezone.override(location.tz):
+        return render(
+            request,
+            "appointments/week.html",
+            {
+                "location": location,
+                "staff": staff,
+                "staff_list": staff_list,
+                "days": days,
+                "monday": monday,
+                "prev_week": monday - timedelta(days=7),
+                "next_week": monday + timedelta(days=7),
+                "today": local_date(location, timezone.now()),
+            },
+        )

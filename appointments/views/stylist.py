@@ -1,0 +1,228 @@
+"""The stylist's day on a tablet: today's list, start and finish, the service record and the
+colour formula; and the Today-page panel (the desk's list or the stylist's own)."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import home
+from accounts.access import current_location, staff_of
+from appointments import selectors
+from appointments.forms import ServiceRecordForm
+from appointments.models import AppointmentItem, AppointmentStatus, Product
+from appointments.services import appointment_start, service_record_write
+from appointments.services.rules import local_date
+from appointments.views.actions import customer_card_url
+from appointments.views.common import errors_of, is_stylist, parse_day
+from customers.privacy import can_write_health, display_phone
+from customers.services import ShadeInput, formula_create
+from salon_crm.errors import Conflict
+
+S = AppointmentStatus
+
+
+def _my_items(request: HttpRequest, staff, day):
+    items = selectors.stylist_day(staff=staff, date=day)
+    for item in items:
+        item.phone = display_phone(request.user, item.appointment.customer.phone)
+        item.card_url = customer_card_url(item.appointment.customer_id)
+    return items
+
+
+@login_required
+@permission_required("appointments.view_appointment", raise_exception=True)
+def my_day(request: HttpRequest) -> HttpResponse:
+    me = staff_of(request.user)
+    if me is None:
+        raise Http404("Not a staff member")
+    location = current_location(request)
+    day = parse_day(request.GET.get("date"), location) if location else timezone.localdate()
+    items = _my_items(request, me, day)
+    tz = location.tz if location else timezone.get_current_timezone()
+    with timezone.override(tz):
+        return render(
+            request,
+            "appointments/my_day.html",
+            {"items": items, "day": day, "me": me, "tz_name": str(tz), "location": location},
+        )
+
+
+def _my_item(request: HttpRequest, pk: int) -> AppointmentItem:
+    """An item of the logged-in stylist (the desk and managers may open any at their locations)."""
+    from accounts.access import locations_for
+
+    qs = AppointmentItem.objects.select_related(
+        "appointment__customer", "appointment__location", "service", "staff"
+    ).filter(appointment__location__in=locations_for(request.user))
+    if is_stylist(request.user):
+        qs = qs.filter(staff=staff_of(request.user))
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+@permission_required("appointments.change_appointment", raise_exception=True)
+@require_POST
+def my_day_start(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _my_item(request, pk)
+    try:
+        appointment_start(appointment=item.appointment, by=request.user)
+    except (Conflict, PermissionDenied) as exc:
+        messages.error(request, str(getattr(exc, "message", exc)))
+    except ValidationError as exc:
+        messages.error(request, " ".join(errors_of(exc)))
+    else:
+        messages.success(request, _("Started: %(name)s.") % {"name": item.appointment.customer.name})
+    return redirect("appointments:my_day")
+
+
+def _shades(text: str) -> list[ShadeInput]:
+    """'7.1 30, 8.0 15' → shades; one "shade grams" pair per comma or line."""
+    shades = []
+    for chunk in text.replace("\n", ",").split(","):
+        parts = chunk.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise ValidationError({"formula_shades": [_("Write each shade as: shade grams, e.g. 7.1 30")]})
+        try:
+            shades.append(ShadeInput(parts[0], Decimal(parts[1].rstrip("gG"))))
+        except InvalidOperation:
+            raise ValidationError({"formula_shades": [_("Grams must be a number.")]}) from None
+    return shades
+
+
+@login_required
+@permission_required("appointments.add_servicerecord", raise_exception=True)
+def service_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or rewrite) the record of one service; optionally a colour formula with it."""
+    item = _my_item(request, pk)
+    customer = item.appointment.customer
+    record = getattr(item, "record", None)
+    products = Product.objects.filter(is_active=True)
+    initial = {}
+    if record is not None:
+        initial = {
+            "notes": record.notes,
+            "result": record.result,
+            "products": list(record.products_used.all()),
+        }
+    form = ServiceRecordForm(request.POST or None, initial=initial, products=products)
+    may_formula = can_write_health(request.user, customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                formula = None
+                brand = request.POST.get("formula_brand", "").strip()
+                if brand and may_formula:
+                    formula = formula_create(
+                        customer=customer,
+                        stylist=item.staff,
+                        user=request.user,
+                        brand=brand,
+                        shades=_shades(request.POST.get("formula_shades", "")),
+                        developer=request.POST.get("formula_developer", ""),
+                        processing_minutes=_int_or_none(request.POST.get("formula_minutes")),
+                        result_notes=data["result"],
+                    )
+                service_record_write(
+                    item=item,
+                    by=request.user,
+                    notes=data["notes"],
+                    result=data["result"],
+                    products=data["products"],
+                    formula=formula,
+                )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            for message in errors_of(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Service record saved for %(name)s.") % {"name": customer.name})
+            return redirect("appointments:my_day")
+    with timezone.override(item.appointment.location.tz):
+        return render(
+            request,
+            "appointments/service_record.html",
+            {
+                "item": item,
+                "form": form,
+                "may_formula": may_formula,
+                "post": request.POST,
+                "card_url": customer_card_url(customer.pk),
+            },
+        )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+# ---- Today page panel -------------------------------------------------------------------------
+
+PANEL_LIMIT = 30
+
+
+def today_panel(request: HttpRequest):
+    """Receptionists and managers: today's appointments at the current location; stylists:
+    their own list. Constant queries (one selector call, permissions cached on the user)."""
+    user = request.user
+    if not user.has_perm("appointments.view_appointment"):
+        return None
+    location = current_location(request)
+    if location is None:
+        return None
+    day = local_date(location, timezone.now())
+    if is_stylist(user):
+        me = staff_of(user)
+        rows = [
+            {
+                "time": i.start.astimezone(location.tz).strftime("%H:%M"),
+                "name": i.appointment.customer.name,
+                "phone": display_phone(user, i.appointment.customer.phone),
+                "what": i.service.name,
+                "status": i.appointment.status,
+                "status_label": i.appointment.get_status_display(),
+                "pk": i.appointment_id,
+            }
+            for i in selectors.stylist_day(staff=me, date=day)
+        ]
+        title = _("My appointments today")
+    else:
+        rows = [
+            {
+                "time": a.start.astimezone(location.tz).strftime("%H:%M"),
+                "name": a.customer.name,
+                "phone": display_phone(user, a.customer.phone),
+                "what": ", ".join(f"{i.service.name} ({i.staff.display_name})" for i in a.items.all()),
+                "status": a.status,
+                "status_label": a.get_status_display(),
+                "pk": a.pk,
+            }
+            for a in selectors.appointments_for_day(location=location, date=day)
+            if a.status != S.CANCELLED
+        ]
+        title = _("Appointments today")
+    return home.Panel(
+        template="appointments/home_panel.html",
+        context={
+            "title": title,
+            "rows": rows[:PANEL_LIMIT],
+            "more": max(len(rows) - PANEL_LIMIT, 0),
+            "tz_name": location.time_zone,
+            "stylist": is_stylist(user),
+        },
+        order=20,
+    )
