@@ -131,6 +131,14 @@ def customer_quick_add(request):
     return render(request, template, {"form": form, "duplicate_pk": duplicate_pk})
 
 
+def _shade_formset(request, initial: list[dict] | None = None):
+    # Every row is validated, even one left as prefilled: an unchanged "extra" row would
+    # otherwise count as empty and a correction would lose its shades.
+    return ShadeFormSet(
+        request.POST or None, prefix="shades", initial=initial, form_kwargs={"empty_permitted": False}
+    )
+
+
 def _shades_from(formset) -> list[services.ShadeInput]:
     return [
         services.ShadeInput(f.cleaned_data["shade"], f.cleaned_data["grams"])
@@ -145,7 +153,7 @@ def formula_create(request, pk: int):
     customer = selectors.customer_get(pk=pk)
     me = staff_of(request.user)
     form = FormulaForm(request.POST or None, initial={"stylist": me})
-    formset = ShadeFormSet(request.POST or None, prefix="shades")
+    formset = _shade_formset(request)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             services.formula_create(
@@ -169,7 +177,7 @@ def formula_correct(request, pk: int, formula_pk: int):
     initial = {f: getattr(formula, f) for f in FormulaForm.base_fields}
     shades = [{"shade": s.shade, "grams": s.grams} for s in formula.shades.all()]
     form = FormulaForm(request.POST or None, initial=initial)
-    formset = ShadeFormSet(request.POST or None, prefix="shades", initial=shades)
+    formset = _shade_formset(request, initial=shades)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             saved = services.formula_correct(
