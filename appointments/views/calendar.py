@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_of
-from accounts.models import Location
+from accounts.models import Location, StaffMember
 from appointments import selectors
 from appointments.forms import (
     BookingForm,
@@ -23,7 +23,7 @@ from appointments.forms import (
     WalkInForm,
     booking_items,
 )
-from appointments.models import AppointmentSource, WaitlistEntry
+from appointments.models import AppointmentItem, AppointmentSource, AppointmentStatus, WaitlistEntry
 from appointments.services import (
     BookingItem,
     SafetyWarningsError,
@@ -33,7 +33,7 @@ from appointments.services import (
     waitlist_set_status,
     walk_in_create,
 )
-from appointments.services.rules import local_date, local_dt
+from appointments.services.rules import day_bounds, local_date, local_dt
 from appointments.views.common import (
     add_service_errors,
     bookable_staff,
@@ -305,6 +305,20 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
     return dialog_done(_("Booked %(name)s from the waitlist.") % {"name": entry.customer.name})
 
 
+def _staff_week(staff: StaffMember, location: Location, monday: date) -> list[AppointmentItem]:
+    """The stylist's items at the location from local Monday to Sunday (one query)."""
+    start, _end = day_bounds(location, monday)
+    _start, end = day_bounds(location, monday + timedelta(days=6))
+    return list(
+        AppointmentItem.objects.filter(
+            staff=staff, appointment__location=location, start__gte=start, start__lt=end
+        )
+        .exclude(appointment__status=AppointmentStatus.CANCELLED)
+        .select_related("appointment__customer", "service")
+        .order_by("start")
+    )
+
+
 @login_required
 @permission_required("appointments.view_appointment", raise_exception=True)
 def week_view(request: HttpRequest) -> HttpResponse:
@@ -319,7 +333,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
     staff = next((s for s in staff_list if str(s.pk) == str(wanted)), staff_list[0] if staff_list else None)
     days = []
     if staff is not None:
-        week = selectors.staff_week(staff=staff, location=location, start_date=monday)
+        week = _staff_week(staff, location, monday)
         for offset in range(7):
             d = monday + timedelta(days=offset)
             items = [i for i in week if local_date(location, i.start) == d]
