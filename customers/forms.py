@@ -5,6 +5,7 @@ from decimal import Decimal
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms import fields_for_model
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffMember
@@ -38,6 +39,8 @@ class _Crispy:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        for field in self.fields.values():
+            field.label = capfirst(field.label)  # model verbose names are lower case
 
 
 def _textarea(rows: int = 2) -> forms.Textarea:

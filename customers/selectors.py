@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from customers.models import ColourFormula, ConsentRecord, Customer, FormulaShade, PatchTest
 from customers.privacy import can_read_health, can_write_health
@@ -79,16 +80,31 @@ class CustomerCard:
     timeline: list[TimelineEvent]
 
 
+def _card_warnings(customer: Customer, patch_tests: list[PatchTest]) -> list[SafetyWarning]:
+    """Allergy and contraindication (customer_safety_warnings with no service), plus a reaction
+    to the latest patch test: beside the chair that matters before any service is chosen."""
+    warnings = customer_safety_warnings(customer, [])
+    if patch_tests and patch_tests[0].result == PatchTest.Result.FAILED:
+        latest = patch_tests[0]
+        message = _("The last patch test (%(product)s, %(date)s) had a reaction.") % {
+            "product": latest.product,
+            "date": latest.tested_on.isoformat(),
+        }
+        warnings.append(SafetyWarning("patch_test_failed", message))
+    return warnings
+
+
 def customer_card(*, customer: Customer, user) -> CustomerCard:
     """Everything the card shows, in a constant number of queries whatever the history size."""
     show_health = can_read_health(user)
+    patch_tests = patch_tests_for(customer=customer) if show_health else []
     return CustomerCard(
         customer=customer,
-        warnings=customer_safety_warnings(customer, []) if show_health else [],
+        warnings=_card_warnings(customer, patch_tests) if show_health else [],
         show_health=show_health,
         can_write_health=can_write_health(user, customer),
         formulas=formulas_for(customer=customer) if show_health else [],
-        patch_tests=patch_tests_for(customer=customer) if show_health else [],
+        patch_tests=patch_tests,
         consent_records=list(
             ConsentRecord.objects.filter(customer=customer)
             .select_related("recorded_by")

@@ -38,6 +38,13 @@ def test_stylist_sees_masked_phone_and_red_allergy(client_as, stylist, zhang):
     assert "VIP" in html and "#d4a017" in html
 
 
+def test_failed_patch_test_is_a_red_warning(client_as, stylist, zhang):
+    PatchTestFactory(customer=zhang, product="Koleston", result="failed", tested_on=timezone.localdate())
+    html = client_as(stylist).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    warnings = html[html.index('id="safety-warnings"') : html.index('id="contact"')]
+    assert 'data-warning="patch_test_failed"' in warnings and "Koleston" in warnings
+
+
 def test_reception_sees_full_phone(client_as, reception, zhang):
     html = client_as(reception).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
     assert "138 0013 8000" in html
