@@ -20,3 +20,14 @@ urlpatterns += [
     path("customers/<int:pk>/export.json", views.customer_export_json, name="export_json"),
     path("customers/<int:pk>/erase/", views.customer_erase, name="erase"),
 ]
+
+from customers import io_views, merge_views, search_views  # noqa: E402
+
+# customers-search: list, header search, duplicates merge, import/export.
+urlpatterns += [
+    path("customers/", search_views.customer_list_view, name="list"),
+    path("customers/search/", search_views.customer_search_view, name="search"),
+    path("customers/merge/", merge_views.customer_merge_view, name="merge"),
+    path("customers/import/", io_views.customer_import_view, name="import"),
+    path("customers/export/", io_views.customer_export_view, name="export"),
+]

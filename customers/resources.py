@@ -1,0 +1,318 @@
+"""Client import and export (django-import-export), one CSV/XLSX layout both ways:
+
+    external_id,name,phone,email,gender,birthday,skin_type,hair_type,allergies,notes,tags,first_seen
+
+Import contract (customer_import): the header must be exactly that; every column but `name` may
+be empty; tags are `;`-separated (unknown tags are created); dates are ISO; `first_seen` is the
+client's creation date. A row updates the client with the same external_id, else the one with
+the same phone, else creates one; an empty cell never wipes what is on file, so importing the
+same file twice changes nothing. All or nothing: if any row is wrong, nothing is saved and every
+bad row is reported with its line number and field. Lookups are batched (a few queries per
+thousand rows), so a 100k-row file costs a constant number of queries per row (the writes)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+import tablib
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+from import_export.instance_loaders import BaseInstanceLoader
+
+from customers.duplicates import _e164
+from customers.models import AccessLog, Customer, Gender, SourceChannel, Tag
+from customers.search import derive_search_fields
+from customers.services.profiles import phone_normalise
+
+HEADER = [
+    "external_id",
+    "name",
+    "phone",
+    "email",
+    "gender",
+    "birthday",
+    "skin_type",
+    "hair_type",
+    "allergies",
+    "notes",
+    "tags",
+    "first_seen",
+]
+_LOOKUP_CHUNK = 2000
+_GENDER_ALIASES = {"f": Gender.FEMALE, "女": Gender.FEMALE, "m": Gender.MALE, "男": Gender.MALE}
+
+
+class PhoneWidget(widgets.CharWidget):
+    """'138 0013 8000', '+86 138…' → E.164; an invalid number is a field error."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return phone_normalise(value) or None
+        except ValidationError as exc:
+            raise ValueError(_("Enter a valid phone number.")) from exc
+
+    def render(self, value, obj=None, **kwargs):
+        return str(value) if value else ""
+
+
+class ChoiceWidget(widgets.CharWidget):
+    def __init__(self, aliases: dict | None = None, **kwargs):
+        self.aliases = aliases or {}
+        super().__init__(**kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value or "").strip()
+        return self.aliases.get(text.lower(), self.aliases.get(text, text.lower()))
+
+
+class FirstSeenWidget(widgets.DateWidget):
+    """An ISO date in, the start of that day (server time zone) out; exported as a date."""
+
+    def __init__(self):
+        super().__init__(format="%Y-%m-%d")
+
+    def clean(self, value, row=None, **kwargs):
+        day = super().clean(value, row, **kwargs)
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day, time()))
+
+    def render(self, value, obj=None, **kwargs):
+        return timezone.localtime(value).date().isoformat() if value else ""
+
+
+class TagsWidget(widgets.ManyToManyWidget):
+    """'VIP;colour' ↔ tags, from the tag cache filled once per import (no query per row)."""
+
+    def __init__(self):
+        super().__init__(Tag, separator=";", field="name")
+        self.cache: dict[str, Tag] = {}
+
+    def clean(self, value, row=None, **kwargs):
+        names = [n.strip()[:40] for n in str(value or "").split(";") if n.strip()]
+        return [self.cache[n] for n in dict.fromkeys(names)]
+
+    def render(self, value, obj=None, **kwargs):
+        return ";".join(t.name for t in value.all()) if value is not None else ""
+
+
+class BatchedCustomerLoader(BaseInstanceLoader):
+    """Finds the client of each row by external_id, then by phone, from two dictionaries
+    filled with one query per chunk of the file's ids and phones."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        ext_ids = {str(r.get("external_id") or "").strip() for r in dataset.dict} - {""}
+        phones = {_e164(r.get("phone")) for r in dataset.dict} - {""}
+        self.by_external_id: dict[str, Customer] = {}
+        self.by_phone: dict[str, Customer] = {}
+        qs = Customer.objects.active()
+        for chunk in _chunks(sorted(ext_ids)):
+            self.by_external_id.update((c.external_id, c) for c in qs.filter(external_id__in=chunk))
+        for chunk in _chunks(sorted(phones)):
+            self.by_phone.update((str(c.phone), c) for c in qs.filter(phone__in=chunk))
+        resource.known_phones = {p: c.pk for p, c in self.by_phone.items()}
+        resource.known_external_ids = {e: c.pk for e, c in self.by_external_id.items()}
+
+    def get_instance(self, row):
+        ext_id = str(row.get("external_id") or "").strip()
+        if ext_id and ext_id in self.by_external_id:
+            return self.by_external_id[ext_id]
+        phone = _e164(row.get("phone"))
+        return self.by_phone.get(phone) if phone else None
+
+
+def _chunks(items: list, size: int = _LOOKUP_CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class CustomerResource(resources.ModelResource):
+    external_id = fields.Field(
+        attribute="external_id", column_name="external_id", widget=widgets.CharWidget()
+    )
+    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+    phone = fields.Field(attribute="phone", column_name="phone", widget=PhoneWidget())
+    email = fields.Field(attribute="email", column_name="email", widget=widgets.CharWidget())
+    gender = fields.Field(attribute="gender", column_name="gender", widget=ChoiceWidget(_GENDER_ALIASES))
+    birthday = fields.Field(
+        attribute="birthday", column_name="birthday", widget=widgets.DateWidget("%Y-%m-%d")
+    )
+    skin_type = fields.Field(attribute="skin_type", column_name="skin_type", widget=ChoiceWidget())
+    hair_type = fields.Field(attribute="hair_type", column_name="hair_type", widget=ChoiceWidget())
+    allergies = fields.Field(attribute="allergies", column_name="allergies", widget=widgets.CharWidget())
+    notes = fields.Field(attribute="notes", column_name="notes", widget=widgets.CharWidget())
+    tags = fields.Field(attribute="tags", column_name="tags", widget=TagsWidget())
+    first_seen = fields.Field(attribute="created_at", column_name="first_seen", widget=FirstSeenWidget())
+
+    class Meta:
+        model = Customer
+        fields = HEADER
+        export_order = HEADER
+        import_id_fields = ["external_id"]  # the loader also tries the phone
+        instance_loader_class = BatchedCustomerLoader
+        clean_model_instances = True
+        skip_diff = True
+        use_transactions = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.known_phones: dict[str, int] = {}
+        self.known_external_ids: dict[str, int] = {}
+        self.seen_phones: dict[str, int | str] = {}
+        self.seen_external_ids: dict[str, int | str] = {}
+
+    # -- import --------------------------------------------------------------------------
+
+    def get_instance(self, instance_loader, row):
+        return instance_loader.get_instance(row)
+
+    def before_import(self, dataset, **kwargs):
+        """All the file's tags in two queries (existing + the new ones created)."""
+        names = {
+            n.strip()[:40] for r in dataset.dict for n in str(r.get("tags") or "").split(";") if n.strip()
+        }
+        cache = {t.name: t for t in Tag.objects.filter(name__in=names)}
+        missing = [Tag(name=n) for n in sorted(names - set(cache))]
+        for tag in Tag.objects.bulk_create(missing):
+            cache[tag.name] = tag
+        if missing and not all(t.pk for t in missing):  # SQLite before 3.35 returns no ids
+            cache = {t.name: t for t in Tag.objects.filter(name__in=names)}
+        self.fields["tags"].widget.cache = cache
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # An empty cell means "not known", never "erase": re-imports and partial files lose nothing.
+        if instance.pk and str(row.get(field.column_name) or "").strip() == "":
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """Uniqueness from the batched lookups and the rows already seen in this file
+        (full_clean's own unique check would cost two queries per row)."""
+        errors = dict(import_validation_errors or {})
+        if not (instance.name or "").strip():
+            errors.setdefault("name", [_("This field cannot be blank.")])
+        for attr, known, seen, message in (
+            (
+                "phone",
+                self.known_phones,
+                self.seen_phones,
+                _("This phone number is already on file for another client."),
+            ),
+            (
+                "external_id",
+                self.known_external_ids,
+                self.seen_external_ids,
+                _("This external id is already used."),
+            ),
+        ):
+            value = str(getattr(instance, attr) or "")
+            if not value or attr in errors:
+                continue
+            owner = seen.get(value, known.get(value))  # "new": an earlier new row of this file
+            if owner is not None and (owner == "new" or owner != instance.pk):
+                errors.setdefault(attr, [message])
+            else:
+                seen[value] = instance.pk or "new"
+        super().validate_instance(instance, errors, validate_unique=False)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        if instance.pk is None:
+            instance.source = instance.source or SourceChannel.IMPORT
+        instance.external_id = (instance.external_id or "").strip() or None
+        derive_search_fields(instance)
+
+    # -- export --------------------------------------------------------------------------
+
+    def get_export_headers(self, selected_fields=None):
+        return list(HEADER)
+
+
+@dataclass
+class RowProblem:
+    line: int  # line in the file, the header being line 1
+    field: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    total: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    saved: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def dataset_from_bytes(content: bytes, filename: str) -> tablib.Dataset:
+    """A CSV (UTF-8, with or without BOM) or XLSX upload as a dataset; a file that cannot be
+    read is a ValidationError on `file`, never a 500."""
+    try:
+        if filename.lower().endswith(".xlsx"):
+            return tablib.Dataset().load(content, format="xlsx")
+        text = content.decode("utf-8-sig")
+        return tablib.Dataset().load(text, format="csv")
+    except Exception as exc:  # tablib raises many kinds for a broken file
+        raise ValidationError({"file": [_("This file cannot be read as CSV (UTF-8) or XLSX.")]}) from exc
+
+
+def customer_import(
+    *, dataset: tablib.Dataset, dry_run: bool, user=None, ip: str | None = None
+) -> ImportReport:
+    """Import clients (see the module docstring for the contract). With dry_run, or when any
+    row is wrong, the database is left as it was; `report.saved` says whether it was written."""
+    report = ImportReport(total=len(dataset))
+    headers = [str(h or "").strip() for h in (dataset.headers or [])]
+    if headers != HEADER:
+        report.problems.append(
+            RowProblem(
+                1, "header", _("The header must be exactly: %(header)s") % {"header": ",".join(HEADER)}
+            )
+        )
+        return report
+    dataset.headers = headers
+    with transaction.atomic():
+        # One pass: import-export rolls the whole transaction back on a dry run, on any row
+        # error and (rollback_on_validation_errors) on any invalid row - all or nothing.
+        result = CustomerResource().import_data(
+            dataset,
+            dry_run=dry_run,
+            use_transactions=True,
+            rollback_on_validation_errors=True,
+            collect_failed_rows=False,
+            raise_errors=False,
+        )
+        for invalid in result.invalid_rows:
+            for fname, messages in invalid.error_dict.items():
+                for message in messages:
+                    report.problems.append(RowProblem(invalid.number + 1, fname, str(message)))
+        for number, errors in result.row_errors():
+            for error in errors:
+                report.problems.append(RowProblem(number + 1, "", str(error.error)))
+        report.problems.sort(key=lambda p: (p.line, p.field))
+        totals = result.totals
+        report.new, report.updated, report.skipped = totals["new"], totals["update"], totals["skip"]
+        report.saved = not dry_run and report.ok
+        if report.saved:
+            AccessLog.objects.create(
+                user=user if getattr(user, "is_authenticated", False) else None,
+                action=AccessLog.Action.IMPORT,
+                detail=f"{report.new} new, {report.updated} updated",
+                ip_address=ip,
+            )
+    return report
+
+
+def customers_export_dataset(*, queryset=None) -> tablib.Dataset:
+    """Every active client (or `queryset`) in the import layout."""
+    qs = queryset if queryset is not None else Customer.objects.active()
+    qs = qs.order_by("pk").prefetch_related("tags")
+    return CustomerResource().export(queryset=qs)
