@@ -18,11 +18,13 @@ resolved in chunks of a few thousand per query) and lists errors by row number; 
 any, nothing is written. Unknown locations, staff, services and clients are errors unless
 --create-missing (locations, inactive services in an "Imported" category, non-bookable staff
 without a password, stub clients). The second pass writes in batches with bulk_create, one
-transaction per batch. Idempotent: a visit whose external_id exists is skipped, so re-running
+transaction per batch (on PostgreSQL with COPY and ids taken from the sequence up front, which
+is several times faster than INSERTs for a million rows). Idempotent: a visit whose external_id exists is skipped, so re-running
 the same file (or finishing an interrupted one) changes nothing already imported.
 """
 
 import csv
+import io
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Location, Role, StaffMember
@@ -172,7 +174,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--create-missing", action="store_true", help="create unknown locations, staff, services, clients"
         )
-        parser.add_argument("--batch-size", type=int, default=5000, help="visits per transaction")
+        parser.add_argument("--batch-size", type=int, default=20000, help="visits per transaction")
 
     def handle(self, *args, file: str, dry_run: bool, create_missing: bool, batch_size: int, **options):
         started = clock.monotonic()
@@ -340,19 +342,94 @@ class Command(BaseCommand):
                     total=total,
                 )
             )
+        if connection.vendor == "postgresql":
+            _copy_insert(visits, todo, self)
+            return len(visits), len(batch) - len(todo), sum(len(g) for g in todo)
         Visit.objects.bulk_create(visits)
         visit_lines = [
-            VisitLine(
-                visit_id=visit.pk,
-                kind=VisitLine.Kind.SERVICE,
-                service_id=self.services.get(row.service) if row.service else None,
-                staff_id=self.staff.get(row.staff) if row.staff else None,
-                description=(row.service or "Imported service")[:120],
-                unit_price=row.amount,
-                amount=row.amount,
-            )
+            VisitLine(visit_id=visit.pk, **self._line(row))
             for visit, group in zip(visits, todo, strict=True)
             for row in group
         ]
         VisitLine.objects.bulk_create(visit_lines, batch_size=5000)
         return len(visits), len(batch) - len(todo), len(visit_lines)
+
+    def _line(self, row: Row) -> dict:
+        return {
+            "kind": VisitLine.Kind.SERVICE,
+            "service_id": self.services.get(row.service) if row.service else None,
+            "staff_id": self.staff.get(row.staff) if row.staff else None,
+            "description": (row.service or "Imported service")[:120],
+            "quantity": 1,
+            "unit_price": row.amount,
+            "discount": Decimal("0"),
+            "amount": row.amount,
+        }
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy(cursor, model, columns: list[str], rows) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    fields = [model._meta.get_field(c).column for c in columns]
+    cursor.copy_expert(f"COPY {model._meta.db_table} ({', '.join(fields)}) FROM STDIN", buffer)
+
+
+def _copy_insert(visits: list[Visit], groups: list[list[Row]], command: Command) -> None:
+    """COPY the visits with ids drawn from their sequence, then COPY their lines."""
+    if not visits:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Visit._meta.db_table, len(visits)],
+        )
+        for visit, (pk,) in zip(visits, cursor.fetchall(), strict=True):
+            visit.pk = pk
+        visit_columns = [
+            "id", "external_id", "customer", "location", "status", "started_at", "completed_at",
+            "subtotal", "discount", "total", "void_reason",
+        ]  # fmt: skip
+        _copy(
+            cursor,
+            Visit,
+            visit_columns,
+            (
+                (v.pk, v.external_id, v.customer_id, v.location_id, v.status, v.started_at, v.completed_at,
+                 v.subtotal, v.discount, v.total, "")
+                for v in visits
+            ),
+        )  # fmt: skip
+        line_keys = [
+            "kind",
+            "service_id",
+            "staff_id",
+            "description",
+            "quantity",
+            "unit_price",
+            "discount",
+            "amount",
+        ]
+        _copy(
+            cursor,
+            VisitLine,
+            ["visit"] + [k.removesuffix("_id") for k in line_keys],
+            (
+                (visit.pk, *(line[k] for k in line_keys))
+                for visit, group in zip(visits, groups, strict=True)
+                for line in map(command._line, group)
+            ),
+        )
