@@ -70,8 +70,11 @@ class CustomerForm(_Crispy, forms.Form):
             if name in HEALTH_FIELDS and not with_health:
                 continue
             self.fields[name] = model_fields[name]
+        self.fields["name"].label = _("Name")
         self.fields["phone"] = forms.CharField(
-            label=_("phone"), required=False, help_text=_("Mobile, e.g. 138 0013 8000 or +44 7911 123456")
+            label=_("Mobile phone"),
+            required=False,
+            help_text=_("Mobile, e.g. 138 0013 8000 or +44 7911 123456"),
         )
         self.fields["tags"].queryset = Tag.objects.order_by("name")
         self.fields["preferred_staff"].queryset = StaffMember.objects.filter(
@@ -87,8 +90,8 @@ class CustomerForm(_Crispy, forms.Form):
 
 
 class QuickAddForm(_Crispy, forms.Form):
-    name = forms.CharField(label=_("name"), max_length=100)
-    phone = forms.CharField(label=_("phone"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
 
 
 class FormulaForm(_Crispy, forms.Form):
