@@ -122,7 +122,10 @@ class BatchedCustomerLoader(BaseInstanceLoader):
         if ext_id and ext_id in self.by_external_id:
             return self.by_external_id[ext_id]
         phone = _e164(row.get("phone"))
-        return self.by_phone.get(phone) if phone else None
+        owner = self.by_phone.get(phone) if phone else None
+        if owner is not None and ext_id and owner.external_id and owner.external_id != ext_id:
+            return None  # another source record's client: a new one, refused for its phone
+        return owner
 
 
 def _chunks(items: list, size: int = _LOOKUP_CHUNK) -> Iterable[list]:
@@ -184,8 +187,10 @@ class CustomerResource(resources.ModelResource):
         self.fields["tags"].widget.cache = cache
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
-        # An empty cell means "not known", never "erase": re-imports and partial files lose nothing.
-        if instance.pk and str(row.get(field.column_name) or "").strip() == "":
+        # An empty cell means "not known", never "erase": re-imports and partial files lose
+        # nothing; an empty first_seen on a new client leaves "now".
+        empty = str(row.get(field.column_name) or "").strip() == ""
+        if empty and (instance.pk or field.attribute == "created_at"):
             return
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
