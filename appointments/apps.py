@@ -16,9 +16,12 @@ class AppointmentsConfig(AppConfig):
         register(
             NavItem("calendar", _("Calendar"), "appointments:day", "appointments.view_appointment", order=20)
         )
+        from accounts import demo
+        from appointments.demo import seed_appointments
         from appointments.timeline import register_sources
 
         register_sources()
+        demo.register("appointments", seed_appointments)
         # The pages' own hooks: "My day" for those who write service records, the Today panel.
         from accounts import home
         from appointments.views.stylist import today_panel
