@@ -22,6 +22,9 @@ class AppointmentsConfig(AppConfig):
 
         register_sources()
         demo.register("appointments", seed_appointments)
+        from appointments.catalogue_views import register_links
+
+        register_links()
         # The pages' own hooks: "My day" for those who write service records, the Today panel.
         from accounts import home
         from appointments.views.stylist import today_panel

@@ -41,3 +41,8 @@ urlpatterns = [
     path("book/<slug:code>/confirm/", booking_views.book_submit, name="online_submit"),
     path("book/<slug:code>/waitlist/", booking_views.waitlist_submit, name="online_waitlist"),
 ]
+
+# Manager catalogue pages (appointments-core): services, categories, products, resources, hours, time off
+from appointments import catalogue_views  # noqa: E402
+
+urlpatterns += catalogue_views.urlpatterns
