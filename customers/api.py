@@ -27,7 +27,7 @@ from customers.models import (
     PatchTest,
     SkinType,
 )
-from customers.privacy import can_read_health, can_see_full_phone, display_phone
+from customers.privacy import can_read_health, can_see_full_phone, can_write_health, display_phone
 
 HEALTH = ("allergies", "contraindications", "medical_notes")
 
@@ -188,10 +188,17 @@ class CustomerDetailApi(APIView):
 
     @extend_schema(request=CustomerWriteInput, responses=CustomerDetailOutput)
     def patch(self, request, pk: int):
-        _require(request, "customers.change_customer")
+        """Needs change_customer; a stylist (change_health only) may change the hair, skin and
+        health fields of their own clients."""
         customer = selectors.customer_get(pk=pk)
         data = CustomerWriteInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        if not request.user.has_perm("customers.change_customer"):
+            _require(request, "customers.change_health")
+            if not set(data.validated_data) <= set(services.HEALTH_CARD_FIELDS):
+                raise PermissionDenied()
+            if not can_write_health(request.user, customer):
+                raise PermissionDenied()
         services.customer_update(user=request.user, customer=customer, data=data.validated_data)
         return Response(_detail(request, customer))
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffMember
 from customers.models import ConsentChannel, Customer, PatchTest, Tag
-from customers.services import HEALTH_FIELDS
+from customers.services import HEALTH_CARD_FIELDS, HEALTH_FIELDS
 
 _PROFILE = [
     "name",
@@ -87,6 +87,20 @@ class CustomerForm(_Crispy, forms.Form):
         data["phone"] = customer.phone.as_national if customer.phone else ""
         data["tags"] = list(customer.tags.all())
         return data
+
+
+class HealthForm(_Crispy, forms.Form):
+    """Hair, skin and health: what a stylist may write for their own clients."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(
+            fields_for_model(
+                Customer,
+                fields=list(HEALTH_CARD_FIELDS),
+                widgets={f: _textarea() for f in HEALTH_FIELDS},
+            )
+        )
 
 
 class QuickAddForm(_Crispy, forms.Form):

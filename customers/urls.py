@@ -11,6 +11,7 @@ urlpatterns += [
     path("customers/quick-add/", views.customer_quick_add, name="quick_add"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("customers/<int:pk>/health/", views.customer_edit_health, name="edit_health"),
     path("customers/<int:pk>/formulas/new/", views.formula_create, name="formula_create"),
     path(
         "customers/<int:pk>/formulas/<int:formula_pk>/correct/", views.formula_correct, name="formula_correct"

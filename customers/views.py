@@ -2,10 +2,11 @@
 consent, and the manager-only export / erase. Thin: access → form → one service → render."""
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from customers.forms import (
     CustomerForm,
     EraseForm,
     FormulaForm,
+    HealthForm,
     PatchTestForm,
     QuickAddForm,
     ShadeFormSet,
@@ -110,6 +112,25 @@ def customer_edit(request, pk: int):
 
 
 @login_required
+@permission_required("customers.change_health", raise_exception=True)
+def customer_edit_health(request, pk: int):
+    """Hair, skin and health only: stylists write these for their own clients."""
+    customer = selectors.customer_get(pk=pk)
+    if not can_write_health(request.user, customer):
+        raise PermissionDenied(_("You may not change this client's health information."))
+    initial = {f: getattr(customer, f) for f in services.HEALTH_CARD_FIELDS}
+    return _simple_form_page(
+        request,
+        customer=customer,
+        form=HealthForm(request.POST or None, initial=initial),
+        title=_("Hair, skin and health"),
+        save=lambda data: services.customer_update(user=request.user, customer=customer, data=data),
+        success=_("Saved."),
+        anchor="#health",
+    )
+
+
+@login_required
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_quick_add(request):
     """Name + phone for a walk-in. From the header it is an htmx dialog; on success the browser
@@ -197,7 +218,19 @@ def formula_correct(request, pk: int, formula_pk: int):
     return render(request, "customers/formula_form.html", context)
 
 
-def _simple_form_page(request, *, customer, form, title: str):
+def _simple_form_page(
+    request, *, customer, form, title: str, save: Callable[[dict], object], success: str, anchor: str = ""
+):
+    """A one-form page on a client: valid input goes to one service (`save`); its errors land
+    on the form; success returns to the card."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect(reverse("customers:detail", args=[customer.pk]) + anchor)
     return render(request, "customers/simple_form.html", {"form": form, "customer": customer, "title": title})
 
 
@@ -205,34 +238,31 @@ def _simple_form_page(request, *, customer, form, title: str):
 @permission_required("customers.add_patchtest", raise_exception=True)
 def patch_test_create(request, pk: int):
     customer = selectors.customer_get(pk=pk)
-    form = PatchTestForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patch_test_record(
-                customer=customer, user=request.user, performed_by=staff_of(request.user), **form.cleaned_data
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Patch test recorded."))
-            return redirect(reverse("customers:detail", args=[customer.pk]) + "#patch-tests")
-    return _simple_form_page(request, customer=customer, form=form, title=_("Record a patch test"))
+    return _simple_form_page(
+        request,
+        customer=customer,
+        form=PatchTestForm(request.POST or None),
+        title=_("Record a patch test"),
+        save=lambda data: services.patch_test_record(
+            customer=customer, user=request.user, performed_by=staff_of(request.user), **data
+        ),
+        success=_("Patch test recorded."),
+        anchor="#patch-tests",
+    )
 
 
 @login_required
 @permission_required("customers.add_consentrecord", raise_exception=True)
 def consent_change(request, pk: int):
     customer = selectors.customer_get(pk=pk)
-    form = ConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_set(customer=customer, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Consent recorded."))
-            return redirect("customers:detail", pk=customer.pk)
-    return _simple_form_page(request, customer=customer, form=form, title=_("Marketing consent"))
+    return _simple_form_page(
+        request,
+        customer=customer,
+        form=ConsentForm(request.POST or None),
+        title=_("Marketing consent"),
+        save=lambda data: services.consent_set(customer=customer, user=request.user, **data),
+        success=_("Consent recorded."),
+    )
 
 
 @login_required

@@ -19,6 +19,7 @@ from customers.services.formulas import (
     patch_test_set_result,
 )
 from customers.services.profiles import (
+    HEALTH_CARD_FIELDS,
     HEALTH_FIELDS,
     PROFILE_FIELDS,
     consent_set,
@@ -31,6 +32,7 @@ from customers.services.profiles import (
 )
 
 __all__ = [
+    "HEALTH_CARD_FIELDS",
     "HEALTH_FIELDS",
     "JSON_ENCODER",
     "PROFILE_FIELDS",

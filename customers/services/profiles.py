@@ -16,6 +16,8 @@ from customers.privacy import can_write_health
 from customers.search import derive_search_fields
 
 HEALTH_FIELDS = ("allergies", "contraindications", "medical_notes")
+# What a stylist (change_health, no change_customer) may edit on their clients' files.
+HEALTH_CARD_FIELDS = ("skin_type", "skin_notes", "hair_type", "hair_notes", *HEALTH_FIELDS)
 # The fields a caller may set through customer_create / customer_update (tags handled apart).
 PROFILE_FIELDS = (
     "name",

@@ -109,14 +109,27 @@ def test_receptionist_cannot_patch_health(api_as, reception):
     assert (customer.allergies, customer.notes) == ("PPD", "")
 
 
-def test_stylist_cannot_patch_other_stylists_client_health(api_as, stylist, other_stylist):
-    customer = CustomerFactory(preferred_staff=other_stylist)
-    response = api_as(stylist).patch(
-        reverse("api-customer", args=[customer.pk]), {"allergies": "x"}, format="json"
+def test_stylist_patches_health_of_own_client_only(api_as, stylist, other_stylist):
+    mine = CustomerFactory(preferred_staff=stylist)
+    theirs = CustomerFactory(preferred_staff=other_stylist)
+    api = api_as(stylist)
+    response = api.patch(
+        reverse("api-customer", args=[mine.pk]), {"allergies": "PPD", "hair_type": "fine"}, format="json"
     )
-    assert response.status_code == 403  # stylists lack change_customer altogether
-    customer.refresh_from_db()
-    assert customer.allergies == ""
+    assert (response.status_code, response.json()["allergies"], response.json()["phone"][3:7]) == (
+        200,
+        "PPD",
+        "****",
+    )
+    for payload in ({"allergies": "x"}, {"hair_type": "curly"}):
+        assert api.patch(reverse("api-customer", args=[theirs.pk]), payload, format="json").status_code == 403
+    # contact fields are not the stylist's, even for their own client
+    assert (
+        api.patch(reverse("api-customer", args=[mine.pk]), {"notes": "x"}, format="json").status_code == 403
+    )
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (theirs.allergies, theirs.hair_type, mine.notes, mine.allergies) == ("", "", "", "PPD")
 
 
 def test_list_newest_first_paginated_and_search(api_as, reception):

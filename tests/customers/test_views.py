@@ -193,3 +193,35 @@ def test_manager_buttons_only_for_managers(client_as, manager, reception):
     assert 'id="export-json"' in client_as(manager).get(url).content.decode()
     html = client_as(reception).get(url).content.decode()
     assert 'id="export-json"' not in html and 'id="erase-link"' not in html
+
+
+def test_stylist_edits_health_of_own_client_only(client_as, stylist, other_stylist):
+    mine = CustomerFactory(preferred_staff=stylist)
+    theirs = CustomerFactory(preferred_staff=other_stylist)
+    client = client_as(stylist)
+    assert 'id="edit-health"' in client.get(reverse("customers:detail", args=[mine.pk])).content.decode()
+    assert (
+        'id="edit-health"' not in client.get(reverse("customers:detail", args=[theirs.pk])).content.decode()
+    )
+    data = {
+        "allergies": "PPD",
+        "hair_type": "fine",
+        "skin_type": "",
+        "contraindications": "",
+        "medical_notes": "",
+    }
+    assert client.post(reverse("customers:edit_health", args=[mine.pk]), data).status_code == 302
+    assert client.post(reverse("customers:edit_health", args=[theirs.pk]), data).status_code == 403
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.allergies, mine.hair_type, theirs.allergies) == ("PPD", "fine", "")
+
+
+def test_receptionist_cannot_open_health_edit(client_as, reception):
+    customer = CustomerFactory(allergies="PPD")
+    response = client_as(reception).post(
+        reverse("customers:edit_health", args=[customer.pk]), {"allergies": ""}
+    )
+    assert response.status_code == 403
+    customer.refresh_from_db()
+    assert customer.allergies == "PPD"
