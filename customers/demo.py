@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from customers.models import ColourFormula, Customer, HairType, PatchTest, SkinType, Tag
+from customers.models import ColourFormula, ConsentRecord, Customer, HairType, PatchTest, SkinType, Tag
 from customers.services import (
     consent_set,
     customer_create,
@@ -209,7 +209,9 @@ def seed_customers(ctx) -> None:
         )
         for channel, granted in consents.items():
             if granted:
-                consent_set(customer=customer, channel=channel, granted=True, method="front desk")
+                record = consent_set(customer=customer, channel=channel, granted=True, method="front desk")
+                # Given when the client first came, not when the demo was loaded.
+                ConsentRecord.objects.filter(pk=record.pk).update(recorded_at=created)
         if has_formula and stylists:
             brand, line, shades = rng.choice(BRANDS)
             formula = formula_create(

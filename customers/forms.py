@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.forms import fields_for_model
 from django.utils.text import capfirst
@@ -123,12 +124,28 @@ class FormulaForm(_Crispy, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stylist"].queryset = StaffMember.objects.filter(is_active=True).order_by("display_name")
+        # Dense on a tablet: one screen for the formula, the shades below it.
+        self.helper.layout = Layout(
+            Row(Column("stylist"), Column("brand"), Column("line")),
+            Row(Column("developer"), Column("mix_ratio"), Column("zones"), Column("processing_minutes")),
+            "result_notes",
+        )
 
 
 class ShadeForm(forms.Form):
-    shade = forms.CharField(label=_("shade"), max_length=30, required=False)
+    shade = forms.CharField(
+        label=_("shade"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "7/1"}),
+    )
     grams = forms.DecimalField(
-        label=_("grams"), max_digits=6, decimal_places=1, min_value=Decimal("0.1"), required=False
+        label=_("grams"),
+        max_digits=6,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.1", "placeholder": "30"}),
     )
 
     def clean(self):
