@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from crispy_forms.bootstrap import InlineCheckboxes
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffMember
 from customers.models import ConsentChannel, Customer, PatchTest, Tag
+from customers.privacy import format_phone
 from customers.services import HEALTH_CARD_FIELDS, HEALTH_FIELDS
 
 _PROFILE = [
@@ -78,6 +80,17 @@ class CustomerForm(_Crispy, forms.Form):
             help_text=_("Mobile, e.g. 138 0013 8000 or +44 7911 123456"),
         )
         self.fields["tags"].queryset = Tag.objects.order_by("name")
+        health = [Row(*[Column(f) for f in HEALTH_FIELDS])] if with_health else []
+        self.helper.layout = Layout(
+            Row(Column("name"), Column("phone")),
+            Row(Column("email"), Column("gender"), Column("birthday")),
+            Row(Column("source"), Column("preferred_staff"), Column("home_location")),
+            InlineCheckboxes("tags"),
+            Row(Column("skin_type"), Column("skin_notes")),
+            Row(Column("hair_type"), Column("hair_notes")),
+            *health,
+            Row(Column("preferences"), Column("notes")),
+        )
         self.fields["preferred_staff"].queryset = StaffMember.objects.filter(
             is_bookable=True, is_active=True
         ).order_by("display_name")
@@ -85,7 +98,7 @@ class CustomerForm(_Crispy, forms.Form):
     @staticmethod
     def initial_for(customer: Customer) -> dict:
         data = {f: getattr(customer, f) for f in _PROFILE if f not in ("tags", "phone")}
-        data["phone"] = customer.phone.as_national if customer.phone else ""
+        data["phone"] = format_phone(customer.phone)
         data["tags"] = list(customer.tags.all())
         return data
 

@@ -3,6 +3,8 @@
 import re
 from collections.abc import Callable
 
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.access import role_of, staff_of
@@ -24,12 +26,25 @@ def can_see_full_phone(user: AbstractBaseUser) -> bool:
     return user.has_perm("customers.view_full_phone")
 
 
+def format_phone(phone) -> str:
+    """National format for numbers of the default region (138 0013 8000), international for
+    the rest (+44 7911 123456): the national form of a foreign number would be re-read as a
+    local one when it comes back from a form."""
+    if not phone:
+        return ""
+    if not hasattr(phone, "country_code"):
+        return str(phone)
+    if phonenumbers.region_code_for_number(phone) == settings.PHONENUMBER_DEFAULT_REGION:
+        return phone.as_national
+    return phone.as_international
+
+
 def display_phone(user: AbstractBaseUser, phone) -> str:
-    """The phone as this user may see it: national format in full, or masked."""
+    """The phone as this user may see it: in full (format_phone), or masked."""
     if not phone:
         return ""
     if can_see_full_phone(user):
-        return getattr(phone, "as_national", None) or str(phone)
+        return format_phone(phone)
     return mask_phone(phone)
 
 

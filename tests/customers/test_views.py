@@ -225,3 +225,14 @@ def test_receptionist_cannot_open_health_edit(client_as, reception):
     assert response.status_code == 403
     customer.refresh_from_db()
     assert customer.allergies == "PPD"
+
+
+def test_edit_keeps_a_foreign_phone(client_as, manager):
+    customer = CustomerFactory(name="Emily Clark", phone="+447911123456")
+    client = client_as(manager)
+    url = reverse("customers:edit", args=[customer.pk])
+    html = client.get(url).content.decode()
+    assert 'value="+44 7911 123456"' in html
+    assert client.post(url, {"name": "Emily Clark", "phone": "+44 7911 123456"}).status_code == 302
+    customer.refresh_from_db()
+    assert str(customer.phone) == "+447911123456"
