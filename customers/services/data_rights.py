@@ -8,6 +8,7 @@ from typing import Any
 
 from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -23,6 +24,7 @@ from customers.models import (
     SafetyOverride,
 )
 from customers.search import derive_search_fields
+from salon_crm.crypto import EncryptedTextField
 
 ExportSection = Callable[[Customer], Any]  # section(customer) -> JSON-able data
 EraseHook = Callable[[Customer], None]
@@ -182,24 +184,38 @@ def customer_erase(*, customer: Customer, user, ip: str | None = None, via: str 
     return customer
 
 
+def _encrypted_columns() -> list[tuple[type, list[str]]]:
+    """Every model with EncryptedTextField columns, in any app (customers holds them today)."""
+    found = []
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
 def encryption_keys_rotate(*, batch_size: int = 500, log: Callable[[str], None] | None = None) -> int:
-    """Re-encrypt every encrypted column with the newest FIELD_ENCRYPTION_KEYS key, in batches
-    of `batch_size` rows (one transaction each, so a long run does not hold one big lock).
+    """Re-encrypt every EncryptedTextField column with the newest FIELD_ENCRYPTION_KEYS key, in
+    batches of `batch_size` rows (one transaction each, so a long run holds no big lock).
     Rows are read with any configured key and written with the first; returns the row count.
     Raises crypto.DecryptionError if a row cannot be read with any key (nothing of that batch
-    is written)."""
-    fields = ["allergies", "contraindications", "medical_notes"]
-    done, last_pk = 0, 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Customer.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *fields)[:batch_size]
-            )
-            if not batch:
-                return done
-            # bulk_update sends no signals: the change history gets no (redacted) noise.
-            Customer.objects.bulk_update(batch, fields)
-        done += len(batch)
-        last_pk = batch[-1].pk
-        if log:
-            log(f"re-encrypted {done} clients")
+    is written). Safe to re-run."""
+    done = 0
+    for model, fields in _encrypted_columns():
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    model._default_manager.filter(pk__gt=last_pk)
+                    .order_by("pk")
+                    .only("pk", *fields)[:batch_size]
+                )
+                if not batch:
+                    break
+                # bulk_update sends no signals: the change history gets no (redacted) noise.
+                model._default_manager.bulk_update(batch, fields)
+            done += len(batch)
+            last_pk = batch[-1].pk
+            if log:
+                log(f"{model._meta.label}: re-encrypted up to id {last_pk}")
+    return done

@@ -66,7 +66,7 @@ def test_rotate_encryption_keys(settings, fresh_keys):
     crypto._multifernet.cache_clear()
     out = io.StringIO()
     call_command("rotate_encryption_keys", "--batch-size", "1", stdout=out)
-    assert "Re-encrypted 2 clients" in out.getvalue()
+    assert "Re-encrypted 2 rows" in out.getvalue()
     after = _raw(customer.pk)
     assert after[0] != before[0] and after[2] == ""
     # Only the new key is needed now.

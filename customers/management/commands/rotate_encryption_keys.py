@@ -6,7 +6,7 @@ from salon_crm.crypto import DecryptionError
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every client's health fields with the newest key in FIELD_ENCRYPTION_KEYS "
+        "Re-encrypt every encrypted column (client health fields) with the newest key in FIELD_ENCRYPTION_KEYS "
         "(put the new key first, keep the old ones after it until this has run)."
     )
 
@@ -20,4 +20,4 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{exc} Keep every old key in FIELD_ENCRYPTION_KEYS until rotation is done."
             ) from exc
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} clients with the newest key."))
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} rows with the newest key."))
