@@ -208,3 +208,17 @@ def test_schema_lists_the_endpoints(api_as, manager):
         "/api/v1/formulas/",
     ):
         assert path in schema["paths"], path
+
+
+def test_list_query_count_constant(api_as, reception, django_assert_num_queries):
+    api = api_as(reception)
+    for i in range(3):
+        CustomerFactory(tags=[TagFactory(name=f"a{i}")])
+    api.get(reverse("api-customers"))  # permissions are then cached on the forced user
+    # 3 queries: count, page of clients (+preferred staff, home location, referrer), their tags.
+    with django_assert_num_queries(3):
+        assert len(api.get(reverse("api-customers")).json()["results"]) == 3
+    for i in range(20):
+        CustomerFactory(tags=[TagFactory(name=f"b{i}")])
+    with django_assert_num_queries(3):
+        assert len(api.get(reverse("api-customers")).json()["results"]) == 23
