@@ -5,9 +5,10 @@ bookings; the search itself runs in memory on integer minutes."""
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db.models import BigIntegerField, Func
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,28 @@ class Slot:
 
 def _minutes(moment: datetime) -> int:
     return int(moment.timestamp()) // 60
+
+
+class EpochMinutes(Func):
+    """Minutes since 1970 UTC, computed by the database (rounded down, or up with ceil=True
+    for the end of a busy interval): parsing thousands of zoned timestamps in Python costs more
+    than the whole search."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression, *, ceil: bool = False):
+        self.ceil = ceil
+        super().__init__(expression)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        rounding = "CEIL" if self.ceil else "FLOOR"
+        template = f"{rounding}(EXTRACT(EPOCH FROM %(expressions)s) / 60)::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        add = 59 if self.ceil else 0
+        template = f"((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) + {add}) / 60)"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -117,13 +140,13 @@ def availability_find(
     busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for staff_id, start, end in TimeOff.objects.filter(
         staff_id__in=ids, start__lt=range_end, end__gt=range_start
-    ).values_list("staff_id", "start", "end"):
-        busy[staff_id].append((_minutes(start), _minutes(end)))
+    ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("end", ceil=True)):
+        busy[staff_id].append((start, end))
     horizon = range_end + timedelta(minutes=total_busy)
     for staff_id, start, end in AppointmentItem.objects.filter(
         staff_id__in=ids, is_active=True, start__lt=horizon, busy_until__gt=range_start
-    ).values_list("staff_id", "start", "busy_until"):
-        busy[staff_id].append((_minutes(start), _minutes(end)))
+    ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True)):
+        busy[staff_id].append((start, end))
     staff_busy = {sid: _merge(v) for sid, v in busy.items()}
 
     # Resources: for each service that needs one, the busy lists of every resource of its type.
@@ -138,8 +161,8 @@ def availability_find(
         res_busy: dict[int, list] = {pk: [] for pk in resources}
         for resource_id, start, end in AppointmentItem.objects.filter(
             resource_id__in=list(resources), is_active=True, start__lt=horizon, busy_until__gt=range_start
-        ).values_list("resource_id", "start", "busy_until"):
-            res_busy[resource_id].append((_minutes(start), _minutes(end)))
+        ).values_list("resource_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True)):
+            res_busy[resource_id].append((start, end))
         for resource_id, kind in resources.items():
             merged = _merge(res_busy[resource_id])
             by_type.setdefault(kind, []).append((merged, [e for _s, e in merged]))
@@ -155,44 +178,61 @@ def availability_find(
     tz = location.tz
     found: list[tuple[int, int, Slot]] = []
     days = [start_date + timedelta(days=n) for n in range((end_date - start_date).days + 1)]
+    # Wall-clock times become instants once per (day, time), not once per stylist.
+    instants: dict[tuple[date, object], int] = {}
+
+    def at(day: date, wall) -> int:
+        key = (day, wall)
+        if key not in instants:
+            instants[key] = _minutes(rules.local_dt(location, day, wall))
+        return instants[key]
+
+    # Forty stylists share the same grid times: one datetime per minute value, not per slot.
+    datetimes: dict[int, datetime] = {}
+
+    def local(minute: int) -> datetime:
+        moment = datetimes.get(minute)
+        if moment is None:
+            moment = datetimes[minute] = datetime.fromtimestamp(minute * 60, tz)
+        return moment
+
+    midnights = {day: at(day, time(0)) for day in days}
+    opening_by_day = {
+        day: [(at(day, a), at(day, b)) for a, b in sorted(opening.get(day.weekday(), []))] for day in days
+    }
     for order, person in enumerate(people):
         mine = staff_busy.get(person.pk, [])
         ends = [e for _s, e in mine]
         for day in days:
-            weekday = day.weekday()
+            shifts = working.get((person.pk, day.weekday()))
+            if not shifts:
+                continue
             windows = rules.intersect(
-                rules.windows_for_day(location, day, opening.get(weekday, [])),
-                rules.windows_for_day(location, day, working.get((person.pk, weekday), [])),
+                opening_by_day[day], sorted((at(day, a), at(day, b)) for a, b in shifts)
             )
+            base = midnights[day]  # the grid is aligned on local midnight
             for window_start, window_end in windows:
-                we = _minutes(window_end)
-                first = rules.ceil_to_grid(location, max(window_start, now), grid)
-                s = _minutes(first)
-                # Grid alignment is kept by stepping whole grid units from an aligned start.
-                while s + last_end <= we:
-                    if s < now_min:
-                        s += grid
-                        continue
-                    i = bisect_right(ends, s)
-                    if i < len(mine) and mine[i][0] < s + total_busy:
-                        # Jump past the blocking booking to the next grid line.
-                        blocked_until = mine[i][1]
-                        s += -(-(blocked_until - s) // grid) * grid
-                        continue
-                    if all(
-                        any(_free(rb, re, s + a, s + b) for rb, re in pool) for a, b, pool in resource_checks
-                    ):
-                        found.append(
-                            (
-                                s,
-                                order,
-                                Slot(
-                                    person,
-                                    datetime.fromtimestamp(s * 60, UTC).astimezone(tz),
-                                    datetime.fromtimestamp((s + last_end) * 60, UTC).astimezone(tz),
-                                ),
-                            )
-                        )
-                    s += grid
+                # Walk the free gaps between this stylist's busy intervals inside the window:
+                # a start s is free when [s, s + total_busy) misses every busy interval and the
+                # last service ends (s + last_end) inside the window.
+                i = bisect_right(ends, max(window_start, now_min))
+                free_from = max(window_start, now_min)
+                while free_from + last_end <= window_end:
+                    next_busy = mine[i][0] if i < len(mine) else None
+                    limit = window_end - last_end
+                    if next_busy is not None:
+                        limit = min(limit, next_busy - total_busy)
+                    first = base + -(-(free_from - base) // grid) * grid
+                    for s in range(first, limit + 1, grid):
+                        if resource_checks and not all(
+                            any(_free(rb, re, s + a, s + b) for rb, re in pool)
+                            for a, b, pool in resource_checks
+                        ):
+                            continue
+                        found.append((s, order, Slot(person, local(s), local(s + last_end))))
+                    if next_busy is None or next_busy >= window_end:
+                        break
+                    free_from = max(free_from, mine[i][1])
+                    i += 1
     found.sort(key=lambda t: (t[0], t[1]))
     return [slot for _s, _o, slot in found]
