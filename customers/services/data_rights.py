@@ -20,6 +20,7 @@ from customers.models import (
     ConsentChannel,
     ConsentRecord,
     Customer,
+    MergeRecord,
     PatchTest,
     SafetyOverride,
 )
@@ -109,6 +110,11 @@ def customer_export_data(*, customer: Customer) -> dict[str, Any]:
             .order_by("pk")
             .values("product", "tested_on", "result", "valid_until", "notes")
         ),
+        "access_log": list(
+            AccessLog.objects.filter(customer=customer)
+            .order_by("pk")
+            .values("at", "action", "detail", "user__username")
+        ),
         "safety_overrides": list(
             SafetyOverride.objects.filter(customer=customer)
             .order_by("pk")
@@ -175,6 +181,7 @@ def customer_erase(*, customer: Customer, user, ip: str | None = None, via: str 
         ConsentRecord.objects.filter(customer=customer).update(note="")
         SafetyOverride.objects.filter(customer=customer).update(warnings=[], reason="[erased]")
         Customer.objects.filter(referred_by=customer).update(referred_by=None)
+        MergeRecord.objects.filter(kept=customer).update(merged_name="")
         ConsentRecord.objects.create(
             customer=customer, channel=ConsentChannel.ALL, granted=False, method="erasure"
         )

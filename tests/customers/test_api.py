@@ -79,6 +79,12 @@ def test_detail_masks_phone_and_hides_nothing_health_for_stylist(api_as, stylist
     assert body["allergies"] == "PPD"  # stylists read health (DESIGN.md roles)
 
 
+def test_list_masks_phones_for_stylists(api_as, stylist):
+    CustomerFactory(phone="+8613800138000")
+    body = api_as(stylist).get(reverse("api-customers")).json()
+    assert [r["phone"] for r in body["results"]] == ["138****8000"]
+
+
 def test_detail_without_view_health_has_no_health_fields(api_as, reception):
     customer = CustomerFactory(phone="+8613800138000", allergies="PPD")
     group = reception.user.groups.get()

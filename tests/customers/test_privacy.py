@@ -131,10 +131,14 @@ def test_export_customer_command(tmp_path):
     data = json.loads(out.getvalue())
     assert (data["customer"]["name"], data["customer"]["tags"]) == ("Emily Clark", ["VIP"])
     assert [p["product"] for p in data["patch_tests"]] == ["Majirel"]
+    assert data["access_log"] == []  # this export is logged after the data is gathered
     target = tmp_path / "c.json"
     call_command("export_customer", str(customer.pk), "--output", str(target), stderr=io.StringIO())
     assert json.loads(target.read_text())["customer"]["allergies"] == "latex"
     assert AccessLog.objects.filter(customer=customer, action="export_one").count() == 2
+    out = io.StringIO()
+    call_command("export_customer", str(customer.pk), stdout=out)
+    assert [row["action"] for row in json.loads(out.getvalue())["access_log"]] == ["export_one", "export_one"]
 
 
 def test_erase_customer_command(manager):
