@@ -93,7 +93,11 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         lines = CheckoutLineFormSet(
             initial=_initial_lines(appointment), prefix="lines", form_kwargs=line_kwargs
         )
-        payments = PaymentFormSet(initial=[{"method": "cash"}, {}], prefix="pay", form_kwargs=pay_kwargs)
+        # The whole amount in cash by default: the desk changes the method or splits it.
+        due = _initial_totals(appointment)["total"]
+        payments = PaymentFormSet(
+            initial=[{"method": "cash", "amount": due or None}, {}], prefix="pay", form_kwargs=pay_kwargs
+        )
     valid = request.method == "POST" and form.is_valid() and lines.is_valid() and payments.is_valid()
     totals = _totals(lines, form) if valid else None
     warnings: list = []

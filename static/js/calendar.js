@@ -22,6 +22,8 @@
     if (event.detail.target.id === "dialog-content") dialog.show();
   });
   document.body.addEventListener("closeDialog", function () { dialog.hide(); });
+  // A closed dialog leaves nothing behind (no stale form answering to ids later).
+  dialogEl.addEventListener("hidden.bs.modal", function () { document.getElementById("dialog-content").innerHTML = ""; });
   document.body.addEventListener("showMessage", function (event) {
     const box = document.getElementById("flash");
     if (!box) return;

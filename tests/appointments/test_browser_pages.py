@@ -1,0 +1,112 @@
+"""Browser tests of the front desk and online booking (Chromium through Playwright).
+Screenshots go to test-results/ for a human look."""
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, Visit
+from tests.accounts.factories import PASSWORD
+from tests.appointments import fixtures_core
+from tests.appointments.fixtures_core import DAY
+
+# test-results/ by default (pytest-playwright empties it at session start, so a parallel run may
+# wipe it: point SCREENSHOTS_DIR elsewhere to keep a run's pictures).
+SHOTS = os.environ.get("SCREENSHOTS_DIR", "test-results")
+salon = fixtures_core.salon
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _login(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#nav-items")).to_be_visible()
+
+
+def test_reception_books_two_services_checks_in_and_checks_out(live_server, page, salon, reception):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, live_server, "reception")
+    page.goto(f"{live_server.url}/calendar/?date={DAY.isoformat()}")
+    # an empty slot of stylist A at 10:00 opens the booking dialog
+    page.click(f'.cal-col[data-staff="{salon.stylist.pk}"] .cal-slot[data-time="10:00"]')
+    dialog = page.locator("#dialog")
+    expect(dialog.locator("#book-form")).to_be_visible()
+    dialog.locator("#client-lookup").fill("张三")
+    dialog.locator(f'[data-pick-customer="{salon.customer.pk}"]').click()
+    expect(dialog.locator("#picked-client")).to_contain_text("张三")
+    dialog.locator("#id_items-0-service").select_option(str(salon.colour.pk))
+    dialog.locator("#id_items-1-service").select_option(str(salon.cut.pk))
+    dialog.locator("#id_items-1-staff").select_option(str(salon.other_stylist.pk))
+    page.screenshot(path=SHOTS + "/appointments-book-dialog.png")
+    dialog.locator("#book-submit").click()
+    # the dialog closes and the grid shows the colour with A and the cut with B
+    expect(page.locator("#book-form")).to_have_count(0)
+    blocks = page.locator(".appt", has_text="张三")
+    expect(blocks).to_have_count(2)
+    expect(page.locator(f'.cal-col[data-staff="{salon.other_stylist.pk}"] .appt')).to_contain_text(
+        "12:00–13:00"
+    )
+    page.screenshot(path=SHOTS + "/appointments-day-calendar.png")
+    # check in from the appointment dialog
+    blocks.first.click()
+    expect(page.locator("#appointment-detail")).to_be_visible()
+    page.click("#act-check-in")
+    expect(page.locator("#appointment-detail")).to_have_count(0)
+    expect(page.locator(".appt.st-arrived")).to_have_count(2)
+    # check out: the services and stylists are pre-filled, pay the total in cash
+    page.locator(".appt", has_text="张三").first.click()
+    page.click("#act-checkout")
+    expect(page.locator("#total-net")).to_have_text("880.00")
+    page.fill("#id_pay-0-amount", "880.00")
+    page.screenshot(path=SHOTS + "/appointments-checkout.png", full_page=True)
+    page.click("#checkout-submit")
+    # the receipt
+    expect(page.locator("#receipt-total")).to_have_text("880.00")
+    expect(page.locator("#receipt-time")).to_contain_text("Asia/Shanghai")
+    expect(page.locator("#next-visit")).to_be_visible()
+    page.screenshot(path=SHOTS + "/appointments-receipt.png", full_page=True)
+    visit = Visit.objects.get()
+    assert (visit.total, visit.status) == (880, "completed")
+    assert Appointment.objects.get().status == "completed"
+
+
+def test_client_books_online_on_a_phone_and_cancels_with_the_link(live_server, page, salon):
+    page.set_viewport_size({"width": 390, "height": 844})
+    # three days ahead: inside the online window, well before the 24-hour cut-off
+    day = (timezone.now().astimezone(salon.location.tz) + timedelta(days=3)).date()
+    page.goto(f"{live_server.url}/book/{salon.location.code}/")
+    page.click(f"#online-services a[href='?service={salon.cut.pk}']")
+    page.click("#any-stylist")
+    page.select_option("#online-day", day.isoformat())
+    expect(page.locator("#tz-note")).to_contain_text("Asia/Shanghai")
+    page.screenshot(path=SHOTS + "/online-slots.png", full_page=True)
+    page.locator("#online-slots a", has_text="10:00").click()
+    page.fill("#id_name", "赵六")
+    page.fill("#id_phone", "13700001234")
+    page.check("#id_marketing_consent")
+    page.screenshot(path=SHOTS + "/online-details.png", full_page=True)
+    page.click("#online-book")
+    expect(page.locator("#booked-ok")).to_be_visible()
+    expect(page.locator("#manage-summary")).to_contain_text("10:00")
+    page.screenshot(path=SHOTS + "/online-confirmation.png", full_page=True)
+    manage_url = page.url
+    assert re.search(r"/book/manage/[^/]+/", manage_url)
+    appointment = Appointment.objects.get()
+    assert (appointment.source, appointment.customer.name, appointment.customer.consent_sms) == (
+        "online",
+        "赵六",
+        True,
+    )
+    # the link cancels
+    page.once("dialog", lambda d: d.accept())
+    page.click("#manage-cancel")
+    expect(page.locator("#manage-status")).to_have_text("Cancelled")
+    page.screenshot(path=SHOTS + "/online-cancelled.png", full_page=True)
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
