@@ -24,7 +24,6 @@ import argparse
 import io
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -344,12 +343,13 @@ def inputs(conn, per_kind: int, seed: int = 7) -> dict[str, list[str]]:
 # ---- measurements ---------------------------------------------------------------------------
 
 
-def measure_sql(conn, queries: dict[str, list[str]]) -> dict[str, list[float]]:
+def measure_sql(conn, queries: dict[str, list[str]], repeat: int) -> dict[str, list[list[float]]]:
+    """times[kind][i] = the `repeat` timings of input i (separate passes over all inputs)."""
     from customers.search import SEARCH_SETTINGS_SQL, search_sql
 
     conn.rollback()
     conn.autocommit = True  # as Django runs it: each statement its own transaction
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[list[float]]] = {}
     with conn.cursor() as cur:
         cur.execute("SET plan_cache_mode = force_custom_plan")
         for kind, qs in queries.items():
@@ -357,13 +357,14 @@ def measure_sql(conn, queries: dict[str, list[str]]) -> dict[str, list[float]]:
                 sql, params = search_sql(q, 20)
                 cur.execute(SEARCH_SETTINGS_SQL + sql, params)
                 cur.fetchall()
-            times[kind] = []
-            for q in qs:
-                sql, params = search_sql(q, 20)
-                t = time.perf_counter()
-                cur.execute(SEARCH_SETTINGS_SQL + sql, params)
-                cur.fetchall()
-                times[kind].append((time.perf_counter() - t) * 1000)
+            times[kind] = [[] for _ in qs]
+            for _ in range(repeat):
+                for i, q in enumerate(qs):
+                    sql, params = search_sql(q, 20)
+                    t = time.perf_counter()
+                    cur.execute(SEARCH_SETTINGS_SQL + sql, params)
+                    cur.fetchall()
+                    times[kind][i].append((time.perf_counter() - t) * 1000)
     return times
 
 
@@ -375,7 +376,7 @@ def explain_worst(conn, queries: dict[str, list[str]], sql_times: dict[str, list
         cur.execute("BEGIN")
         cur.execute(SEARCH_SETTINGS_SQL)
         for kind, qs in queries.items():
-            worst = qs[max(range(len(qs)), key=lambda i: sql_times[kind][i])]
+            worst = qs[max(range(len(qs)), key=lambda i: min(sql_times[kind][i]))]
             sql, params = search_sql(worst, 20)
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             plans[kind] = f"q = {worst!r}\n" + "\n".join(r[0] for r in cur.fetchall())
@@ -383,7 +384,7 @@ def explain_worst(conn, queries: dict[str, list[str]], sql_times: dict[str, list
     return plans
 
 
-def measure_api(url: str, queries: dict[str, list[str]]) -> dict[str, list[float]] | str:
+def measure_api(queries: dict[str, list[str]], repeat: int) -> dict[str, list[list[float]]] | str:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from rest_framework.authtoken.models import Token
@@ -402,59 +403,73 @@ def measure_api(url: str, queries: dict[str, list[str]]) -> dict[str, list[float
     probe = client.get(path, {"q": "zs"})
     if probe.status_code != 200:
         return f"GET {path}?q=zs answered {probe.status_code}: the API list is not available yet"
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[list[float]]] = {}
     for kind, qs in queries.items():
         for q in qs[:20]:
             client.get(path, {"q": q})
-        times[kind] = []
-        for q in qs:
-            t = time.perf_counter()
-            response = client.get(path, {"q": q})
-            times[kind].append((time.perf_counter() - t) * 1000)
-            assert response.status_code == 200, (q, response.status_code)
+        times[kind] = [[] for _ in qs]
+        for _ in range(repeat):
+            for i, q in enumerate(qs):
+                t = time.perf_counter()
+                response = client.get(path, {"q": q})
+                times[kind][i].append((time.perf_counter() - t) * 1000)
+                assert response.status_code == 200, (q, response.status_code)
     return times
 
 
 # ---- report ---------------------------------------------------------------------------------
 
 
-def report(args, count, size, sql_times, api_times, plans) -> str:
+def _table(sql_times, api_times, pick, label: str) -> list[str]:
+    lines = [
+        f"### {label}",
+        "",
+        "| input kind | SQL p50 | SQL p95 | SQL max | API p50 | API p95 | API max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    all_sql, all_api = [], []
+    for kind in KINDS:
+        s = [pick(t) for t in sql_times[kind]]
+        all_sql += s
+        row = f"| {kind} | {pct(s, 50):.2f} ms | {pct(s, 95):.2f} ms | {max(s):.2f} ms |"
+        if isinstance(api_times, dict):
+            a = [pick(t) for t in api_times[kind]]
+            all_api += a
+            row += f" {pct(a, 50):.2f} ms | {pct(a, 95):.2f} ms | {max(a):.2f} ms |"
+        else:
+            row += " n/a | n/a | n/a |"
+        lines.append(row)
+    row = f"| **all kinds** | {pct(all_sql, 50):.2f} ms | {pct(all_sql, 95):.2f} ms | {max(all_sql):.2f} ms |"
+    if all_api:
+        row += f" {pct(all_api, 50):.2f} ms | {pct(all_api, 95):.2f} ms | {max(all_api):.2f} ms |"
+    else:
+        row += " n/a | n/a | n/a |"
+    return [*lines, row, ""]
+
+
+def report(args, count, size, sql_times, api_times, plans, load) -> str:
     lines = [
         "# Client search benchmark",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `bench/search_bench.py`: {count:,} clients in"
         f" `{args.db}` (heap {size[0]}, indexes {size[1]}), {args.queries} different inputs per kind,"
-        " warm cache, top 20. SQL = the selector's statement over psycopg2 (execute + fetch);"
-        " API = `GET /api/v1/customers/?q=` with a token through the in-process Django test client.",
+        f" each run {args.repeat} times (separate passes), warm cache, top 20. SQL = the selector's"
+        " statement over psycopg2 (execute + fetch, local TCP); API = `GET /api/v1/customers/?q=`"
+        " with a DRF token through the in-process Django test client (DEBUG off): middleware,"
+        " authentication, permissions, the selector (clients + tags), serializer, JSON.",
         "",
-        "| input kind | SQL p50 | SQL p95 | SQL max | API p50 | API p95 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"Machine load average (1 min) before / after measuring: {load[0]:.2f} / {load[1]:.2f}"
+        f" on {os.cpu_count()} cores (shared with other work: the first-pass figures include"
+        " waits for a CPU; best-of figures filter most of them out).",
+        "",
+        "Targets: SQL p95 ≤ 2 ms (2× the ~1 ms floor of shared SEARCH.md); API p95 ≤ 10 ms.",
+        "",
     ]
-    all_sql, all_api = [], []
-    for kind in KINDS:
-        s = sql_times[kind]
-        all_sql += s
-        row = f"| {kind} | {pct(s, 50):.2f} ms | {pct(s, 95):.2f} ms | {max(s):.2f} ms |"
-        if isinstance(api_times, dict):
-            a = api_times[kind]
-            all_api += a
-            row += f" {pct(a, 50):.2f} ms | {pct(a, 95):.2f} ms |"
-        else:
-            row += " n/a | n/a |"
-        lines.append(row)
-    row = f"| **all kinds** | {pct(all_sql, 50):.2f} ms | {pct(all_sql, 95):.2f} ms | {max(all_sql):.2f} ms |"
-    row += f" {pct(all_api, 50):.2f} ms | {pct(all_api, 95):.2f} ms |" if all_api else " n/a | n/a |"
-    lines.append(row)
-    lines += ["", "Targets: SQL p95 ≤ 2 ms (2× the ~1 ms floor of shared SEARCH.md); API p95 ≤ 10 ms."]
+    lines += _table(sql_times, api_times, lambda t: t[0], "First pass (each input once)")
+    lines += _table(sql_times, api_times, min, f"Best of {args.repeat} per input")
     if not isinstance(api_times, dict):
-        lines += ["", f"API not measured: {api_times}"]
-    lines += [
-        "",
-        f"Mean SQL time over all kinds: {statistics.mean(all_sql):.2f} ms.",
-        "",
-        "## Plan of the slowest input of each kind (EXPLAIN ANALYZE)",
-        "",
-    ]
+        lines += [f"API not measured: {api_times}", ""]
+    lines += ["## Plan of the slowest input of each kind (EXPLAIN ANALYZE, best-of time)", ""]
     for kind, plan in plans.items():
         lines += [f"### {kind}", "", "```", plan, "```", ""]
     return "\n".join(lines)
@@ -469,6 +484,7 @@ def main() -> None:
     parser.add_argument("--db", default="salon_bench")
     parser.add_argument("--server", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the inputs (best-of figures)")
     parser.add_argument("--no-api", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "search.md"))
     args = parser.parse_args()
@@ -479,8 +495,16 @@ def main() -> None:
 
     url = ensure_database(args.server, args.db)
     # Django (for customers.search and the API) runs against the benchmark database only.
+    # Production-like: DEBUG off (no query log, no debug cursor). The secrets are throwaway -
+    # the benchmark's clients hold no encrypted data and nothing leaves this process.
+    from cryptography.fernet import Fernet
+
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + Fernet.generate_key().decode())
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salon_crm.settings")
     import django
 
@@ -497,14 +521,16 @@ def main() -> None:
     size = sizes(conn)
     queries = inputs(conn, args.queries)
     log("measuring SQL")
-    sql_times = measure_sql(conn, queries)
+    load_before = os.getloadavg()[0]
+    sql_times = measure_sql(conn, queries, args.repeat)
     plans = explain_worst(conn, queries, sql_times)
     conn.close()
     api_times: dict | str = "skipped (--no-api)"
     if not args.no_api:
         log("measuring API")
-        api_times = measure_api(url, queries)
-    text = report(args, count, size, sql_times, api_times, plans)
+        api_times = measure_api(queries, args.repeat)
+    load = (load_before, os.getloadavg()[0])
+    text = report(args, count, size, sql_times, api_times, plans, load)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(text.split("## Plan")[0])

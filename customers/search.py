@@ -172,8 +172,17 @@ def _branch_match(branch: Branch) -> tuple[str, list]:
 # GIN branches (Han pieces, trigrams) have no order to keep: any 20 of 12,000 clients whose
 # name holds 伟 will do, so the GIN scan may stop collecting early (a soft limit; exact below it).
 GIN_FUZZY_LIMIT = 1000
-# Sent in front of the search statement, in the same round trip (customer_search_ids).
-SEARCH_SETTINGS_SQL = f"SELECT set_config('gin_fuzzy_search_limit', '{GIN_FUZZY_LIMIT}', true); "
+# Sent in front of the search statement, in the same round trip, transaction-local. Every
+# branch is meant to be an index scan; with LIMIT 20 and a trigram estimate of "thousands of
+# matches" the planner otherwise bets on a sequential scan that stops early - and loses when
+# the matches are few (seen at 1M rows: '%moo%' 5 ms, rarer substrings 100+ ms; SEARCH.md).
+SEARCH_SETTINGS_SQL = (
+    f"SELECT set_config('gin_fuzzy_search_limit', '{GIN_FUZZY_LIMIT}', true),"
+    " set_config('enable_seqscan', 'off', true); "
+)
+_RESET_SETTINGS_SQL = (
+    "SELECT set_config('gin_fuzzy_search_limit', '0', true), set_config('enable_seqscan', 'on', true)"
+)
 
 
 def search_sql(q: str, limit: int = 20) -> tuple[str, list]:
@@ -242,7 +251,7 @@ def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
             cursor.execute(SEARCH_SETTINGS_SQL + sql, params)
             ids = [row[0] for row in cursor.fetchall()]
             if connection.in_atomic_block:  # inside a caller's transaction: put it back now
-                cursor.execute("SELECT set_config('gin_fuzzy_search_limit', '0', true)")
+                cursor.execute(_RESET_SETTINGS_SQL)
             return ids
     branches = search_plan(q)
     return _sqlite_ids(branches, limit) if branches else []
@@ -250,13 +259,33 @@ def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
 
 def customer_search(*, q: str, limit: int = 20) -> list:
     """Clients matching the search-box input `q`, best matches first (see search_plan for the
-    ranking); erased clients never appear; blank `q` gives []. Three queries whatever the
-    number of matches on PostgreSQL: the ids, the clients with preferred_staff, their tags
-    (a fourth resets a setting when called inside a transaction)."""
+    ranking); erased clients never appear; blank `q` gives []. A fixed number of queries
+    whatever the number of matches. PostgreSQL: the clients themselves in one statement (the
+    search joined to the table, in rank order), their tags, their preferred staff (skipped
+    when none has one), and a setting reset when called inside a transaction. SQLite: one
+    query per branch, then clients, tags, preferred staff."""
+    from django.db import connection
+    from django.db.models import prefetch_related_objects
+
     from customers.models import Customer
 
-    ids = customer_search_ids(q=q, limit=limit)
-    if not ids:
+    limit = max(1, min(int(limit), 100))
+    if connection.vendor != "postgresql":
+        ids = customer_search_ids(q=q, limit=limit)
+        by_pk = Customer.objects.select_related("preferred_staff").prefetch_related("tags").in_bulk(ids)
+        return [by_pk[pk] for pk in ids if pk in by_pk]
+    sql, params = search_sql(q, limit)
+    if not sql:
         return []
-    by_pk = Customer.objects.select_related("preferred_staff").prefetch_related("tags").in_bulk(ids)
-    return [by_pk[pk] for pk in ids if pk in by_pk]
+    # row_number() over the streamed ids keeps their rank order through the join.
+    rows_sql = (
+        "SELECT c.* FROM (SELECT id, row_number() OVER () AS pos FROM ("
+        + sql
+        + ") s) o JOIN customers_customer c ON c.id = o.id ORDER BY o.pos"
+    )
+    customers = list(Customer.objects.raw(SEARCH_SETTINGS_SQL + rows_sql, params))
+    if connection.in_atomic_block:  # inside a caller's transaction: put the setting back now
+        with connection.cursor() as cursor:
+            cursor.execute(_RESET_SETTINGS_SQL)
+    prefetch_related_objects(customers, "tags", "preferred_staff")
+    return customers

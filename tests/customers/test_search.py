@@ -146,24 +146,24 @@ def test_plan_per_kind():
     assert search_plan("!") == []
 
 
-def test_query_count_is_constant_as_matches_grow(db, django_assert_num_queries):
+def test_query_count_is_constant_as_matches_grow(db, stylist, django_assert_num_queries):
     staff_tag = TagFactory(name="VIP")
     for i in range(3):
-        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[staff_tag])
-    # PostgreSQL: ids (one UNION ALL), the setting reset (the test runs in a transaction),
-    # clients + preferred_staff, tags. SQLite: one query per branch ('张': name prefix, piece
-    # inside), clients + preferred_staff, tags.
+        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[staff_tag], preferred_staff=stylist)
+    # PostgreSQL: the clients (search joined to the table, one statement), the setting reset
+    # (the test runs in a transaction), tags, preferred staff. SQLite: one query per branch
+    # ('张': name prefix, piece inside), clients + preferred_staff, tags.
     expected = 4
     with django_assert_num_queries(expected):
         results = customer_search(q="张")
         assert [t.name for t in results[0].tags.all()] == ["VIP"]
-        assert results[0].preferred_staff is None
+        assert results[0].preferred_staff == stylist
     for i in range(3, 40):
-        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[staff_tag, TagFactory()])
+        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[staff_tag, TagFactory()], preferred_staff=stylist)
     with django_assert_num_queries(expected):
         results = customer_search(q="张")
         assert len(results) == 20
-        assert all(len(c.tags.all()) >= 1 for c in results)
+        assert all(len(c.tags.all()) >= 1 and c.preferred_staff == stylist for c in results)
 
 
 @pytest.mark.postgres

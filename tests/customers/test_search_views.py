@@ -55,15 +55,16 @@ def test_search_needs_login(client):
     assert "login" in response["Location"]
 
 
-def test_header_search_query_count_constant(client_as, reception, django_assert_num_queries):
+def test_header_search_query_count_constant(client_as, reception, stylist, django_assert_num_queries):
     tag = TagFactory(name="VIP")
     for i in range(2):
-        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[tag])
+        CustomerFactory(name=f"张{chr(0x4E00 + i)}", tags=[tag], preferred_staff=stylist)
     client = client_as(reception)
     client.get(reverse("customers:search"), {"q": "张"}, **HTMX)  # warm the session
-    # session, user, user perms, group perms, search ids, (setting reset on PG in a test
-    # transaction / 2nd branch on SQLite), clients, tags, then the shell's context processors:
-    # staff member, current location, user locations - the same for 2 or 30 matches.
+    # session, user, user perms, group perms; PostgreSQL: clients (one statement), setting
+    # reset (a test transaction), tags, preferred staff; SQLite: two branch queries, clients +
+    # staff, tags; then the shell's context processors: staff member, current location, user
+    # locations - the same for 2 or 30 matches.
     with django_assert_num_queries(11) as ctx:
         client.get(reverse("customers:search"), {"q": "张"}, **HTMX)
     for i in range(2, 30):
