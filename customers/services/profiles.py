@@ -131,7 +131,7 @@ def customer_create(
     _apply(customer, data)
     _refuse_duplicate_phone(customer.phone and str(customer.phone))
     derive_search_fields(customer)
-    customer.full_clean(validate_unique=False)
+    customer.full_clean(exclude=["phone"])  # phone: normalised and checked above
     customer.save()
     if tags:
         customer.tags.set(_tags_from_names(tags))
@@ -151,7 +151,7 @@ def customer_update(*, user, customer: Customer, data: dict[str, Any]) -> Custom
     if changed:
         if {"name", "phone"} & set(changed):
             changed += derive_search_fields(customer)
-        customer.full_clean(validate_unique=False)
+        customer.full_clean(exclude=["phone"])  # phone: normalised and checked above
         customer.save(update_fields=[*changed, "updated_at"])
     if tags is not None:
         customer.tags.set(_tags_from_names(tags))

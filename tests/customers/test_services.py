@@ -286,3 +286,11 @@ def test_override_needs_a_reason(reception, stylist):
         customer=customer, warnings=warnings, reason="PPD-free dye", user=reception.user, context="booking"
     )
     assert (override.reason, override.warnings[0]["code"]) == ("PPD-free dye", "allergy")
+
+
+def test_duplicate_external_id_is_a_field_error(manager):
+    customer_create(user=manager.user, name="A", external_id="X-1")
+    with pytest.raises(ValidationError) as exc:
+        customer_create(user=manager.user, name="B", external_id="X-1")
+    assert list(exc.value.message_dict) == ["external_id"]
+    assert Customer.objects.count() == 1
