@@ -286,6 +286,30 @@ class CustomerFormulaListApi(APIView):
         return Response(FormulaOutput(formula).data, status=status.HTTP_201_CREATED)
 
 
+class FormulaCorrectInput(FormulaCreateInput):
+    """Every field optional; `shades`, when given, replaces the list."""
+
+    brand = serializers.CharField(max_length=60, required=False)
+    shades = ShadeIO(many=True, allow_empty=False, required=False)
+
+
+class FormulaCorrectApi(APIView):
+    """Correct a formula: within 24 hours of creation it changes in place (200); after that it
+    is locked and the correction is a new version that supersedes it (201, the old one kept).
+    Only the newest version can be corrected (400)."""
+
+    @extend_schema(request=FormulaCorrectInput, responses={200: FormulaOutput, 201: FormulaOutput})
+    def patch(self, request, pk: int):
+        _require(request, "customers.view_health")
+        _require(request, "customers.add_colourformula")
+        formula = get_object_or_404(ColourFormula, pk=pk)
+        data = FormulaCorrectInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        saved = services.formula_correct(formula=formula, user=request.user, **data.validated_data)
+        code = status.HTTP_200_OK if saved.pk == formula.pk else status.HTTP_201_CREATED
+        return Response(FormulaOutput(saved).data, status=code)
+
+
 class FormulaSearchApi(APIView):
     """Which clients used shade X of brand Y: `?brand=Wella&shade=7/1` (both exact,
     case-insensitive; at least one required)."""
@@ -319,6 +343,24 @@ class PatchTestCreateInput(serializers.Serializer):
     result = serializers.ChoiceField(choices=PatchTest.Result.choices, default=PatchTest.Result.PENDING)
     valid_until = serializers.DateField(required=False, allow_null=True)
     notes = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PatchTestResultInput(serializers.Serializer):
+    result = serializers.ChoiceField(choices=PatchTest.Result.choices)
+    notes = serializers.CharField(max_length=200, required=False)
+
+
+class PatchTestResultApi(APIView):
+    """Enter the result of a patch test (read 48 hours after it was done)."""
+
+    @extend_schema(request=PatchTestResultInput, responses=PatchTestOutput)
+    def patch(self, request, pk: int):
+        _require(request, "customers.change_patchtest")
+        test = get_object_or_404(PatchTest.objects.select_related("customer"), pk=pk)
+        data = PatchTestResultInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        test = services.patch_test_set_result(patch_test=test, user=request.user, **data.validated_data)
+        return Response(PatchTestOutput(test).data)
 
 
 class CustomerPatchTestListApi(APIView):

@@ -16,4 +16,6 @@ urlpatterns += [
     ),
     path("customers/<int:pk>/consent/", api.CustomerConsentApi.as_view(), name="api-customer-consent"),
     path("formulas/", api.FormulaSearchApi.as_view(), name="api-formulas"),
+    path("formulas/<int:pk>/", api.FormulaCorrectApi.as_view(), name="api-formula"),
+    path("patch-tests/<int:pk>/", api.PatchTestResultApi.as_view(), name="api-patch-test"),
 ]

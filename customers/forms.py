@@ -184,6 +184,10 @@ class PatchTestForm(_Crispy, forms.Form):
     notes = forms.CharField(label=_("notes"), max_length=200, required=False)
 
 
+class PatchTestResultForm(forms.Form):
+    result = forms.ChoiceField(choices=[(PatchTest.Result.PASSED, ""), (PatchTest.Result.FAILED, "")])
+
+
 class ConsentForm(_Crispy, forms.Form):
     channel = forms.ChoiceField(label=_("channel"), choices=ConsentChannel.choices)
     granted = forms.TypedChoiceField(

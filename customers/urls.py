@@ -17,6 +17,11 @@ urlpatterns += [
         "customers/<int:pk>/formulas/<int:formula_pk>/correct/", views.formula_correct, name="formula_correct"
     ),
     path("customers/<int:pk>/patch-tests/new/", views.patch_test_create, name="patch_test_create"),
+    path(
+        "customers/<int:pk>/patch-tests/<int:test_pk>/result/",
+        views.patch_test_result,
+        name="patch_test_result",
+    ),
     path("customers/<int:pk>/consent/", views.consent_change, name="consent"),
     path("customers/<int:pk>/export.json", views.customer_export_json, name="export_json"),
     path("customers/<int:pk>/erase/", views.customer_erase, name="erase"),

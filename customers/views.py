@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,10 +23,11 @@ from customers.forms import (
     FormulaForm,
     HealthForm,
     PatchTestForm,
+    PatchTestResultForm,
     QuickAddForm,
     ShadeFormSet,
 )
-from customers.models import AccessLog, Customer
+from customers.models import AccessLog, Customer, PatchTest
 from customers.privacy import can_see_full_phone, can_write_health, display_phone
 
 
@@ -249,6 +250,22 @@ def patch_test_create(request, pk: int):
         success=_("Patch test recorded."),
         anchor="#patch-tests",
     )
+
+
+@login_required
+@permission_required("customers.change_patchtest", raise_exception=True)
+@require_POST
+def patch_test_result(request, pk: int, test_pk: int):
+    """The result of a pending patch test, from the buttons on the card."""
+    customer = selectors.customer_get(pk=pk)
+    test = get_object_or_404(PatchTest.objects.select_related("customer"), customer=customer, pk=test_pk)
+    form = PatchTestResultForm(request.POST)
+    if form.is_valid():
+        services.patch_test_set_result(patch_test=test, user=request.user, result=form.cleaned_data["result"])
+        messages.success(request, _("Patch test result saved."))
+    else:
+        messages.error(request, _("Choose a result."))
+    return redirect(reverse("customers:detail", args=[customer.pk]) + "#patch-tests")
 
 
 @login_required

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ColourFormula, ConsentRecord, Customer
-from tests.customers.factories import CustomerFactory, FormulaFactory, TagFactory
+from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 HEALTH = {"allergies", "contraindications", "medical_notes"}
@@ -228,3 +228,29 @@ def test_list_query_count_constant(api_as, reception, django_assert_num_queries)
         CustomerFactory(tags=[TagFactory(name=f"b{i}")])
     with django_assert_num_queries(3):
         assert len(api.get(reverse("api-customers")).json()["results"]) == 23
+
+
+def test_formula_correction_api_in_place_then_new_version(api_as, stylist):
+    customer = CustomerFactory(preferred_staff=stylist)
+    fresh = FormulaFactory(customer=customer, stylist=stylist)
+    api = api_as(stylist)
+    response = api.patch(reverse("api-formula", args=[fresh.pk]), {"zones": "ends"}, format="json")
+    assert (response.status_code, response.json()["id"], response.json()["zones"]) == (200, fresh.pk, "ends")
+    old = FormulaFactory(customer=customer, stylist=stylist, created_at=timezone.now() - timedelta(days=3))
+    response = api.patch(
+        reverse("api-formula", args=[old.pk]), {"shades": [{"shade": "6/0", "grams": "45"}]}, format="json"
+    )
+    body = response.json()
+    assert (response.status_code, body["version"], body["supersedes"]) == (201, 2, old.pk)
+    assert body["shades"] == [{"shade": "6/0", "grams": "45.0"}]
+    assert api.patch(reverse("api-formula", args=[old.pk]), {"zones": "x"}, format="json").status_code == 400
+    assert ColourFormula.objects.filter(customer=customer).count() == 3
+
+
+def test_patch_test_result_api(api_as, manager, reception):
+    test = PatchTestFactory(result="pending")
+    url = reverse("api-patch-test", args=[test.pk])
+    assert api_as(reception).patch(url, {"result": "failed"}, format="json").status_code == 403
+    assert api_as(manager).patch(url, {"result": "nope"}, format="json").status_code == 400
+    response = api_as(manager).patch(url, {"result": "failed"}, format="json")
+    assert (response.status_code, response.json()["result"]) == (200, "failed")

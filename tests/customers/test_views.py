@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import ColourFormula, ConsentRecord, Customer, PatchTest
-from tests.customers.factories import CustomerFactory, FormulaFactory
+from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +236,19 @@ def test_edit_keeps_a_foreign_phone(client_as, manager):
     assert client.post(url, {"name": "Emily Clark", "phone": "+44 7911 123456"}).status_code == 302
     customer.refresh_from_db()
     assert str(customer.phone) == "+447911123456"
+
+
+def test_pending_patch_test_result_from_the_card(client_as, stylist, reception):
+    customer = CustomerFactory(preferred_staff=stylist)
+    test = PatchTestFactory(customer=customer, result="pending")
+    url = reverse("customers:patch_test_result", args=[customer.pk, test.pk])
+    assert (
+        f'data-patch-test="{test.pk}"'
+        in client_as(stylist).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    )
+    assert client_as(reception).post(url, {"result": "failed"}).status_code == 403
+    test.refresh_from_db()
+    assert test.result == "pending"
+    assert client_as(stylist).post(url, {"result": "failed"}).status_code == 302
+    test.refresh_from_db()
+    assert test.result == "failed"
