@@ -7,6 +7,7 @@ correctable input, and forms and API report it the same way."""
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -281,7 +282,7 @@ class CustomerFormulaListApi(APIView):
         values = dict(data.validated_data)
         stylist = values.pop("stylist", None) or staff_of(request.user)
         if stylist is None:
-            raise serializers.ValidationError({"stylist": ["Give the stylist's id."]})
+            raise serializers.ValidationError({"stylist": [_("Give the stylist's id.")]})
         formula = services.formula_create(customer=customer, user=request.user, stylist=stylist, **values)
         return Response(FormulaOutput(formula).data, status=status.HTTP_201_CREATED)
 
@@ -323,7 +324,7 @@ class FormulaSearchApi(APIView):
         brand = (request.query_params.get("brand") or "").strip()
         shade = (request.query_params.get("shade") or "").strip()
         if not brand and not shade:
-            raise serializers.ValidationError({"brand": ["Give a brand, a shade or both."]})
+            raise serializers.ValidationError({"brand": [_("Give a brand, a shade or both.")]})
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(
             selectors.formula_search(brand=brand, shade=shade), request, view=self
