@@ -23,6 +23,17 @@ salon = fixtures_core.salon
 pytestmark = pytest.mark.django_db
 
 
+def checkout(salon, booked, by, method: str, amount: str):
+    """Check out the booked appointment with its own lines and one payment."""
+    return visit_checkout(
+        location=salon.location,
+        customer=salon.customer,
+        by=by.user,
+        appointment=booked,
+        payments=[PaymentIn(method, Decimal(amount))],
+    )
+
+
 @pytest.fixture
 def booked(salon, reception):
     return appointment_book(
@@ -84,13 +95,7 @@ def test_checkout_with_product_discount_and_split_payment(
 
 def test_payments_must_sum_to_total(salon, reception, booked):
     with pytest.raises(ValidationError) as exc:
-        visit_checkout(
-            location=salon.location,
-            customer=salon.customer,
-            by=reception.user,
-            appointment=booked,
-            payments=[PaymentIn("cash", Decimal("879.99"))],
-        )
+        checkout(salon, booked, reception, "cash", "879.99")
     assert exc.value.message_dict == {"payments": ["Payments (879.99) must add up to the total (880.00)."]}
     assert Visit.objects.count() == 0 and Payment.objects.count() == 0
     booked.refresh_from_db()
@@ -98,45 +103,21 @@ def test_payments_must_sum_to_total(salon, reception, booked):
 
 
 def test_default_lines_from_appointment_and_second_checkout_conflicts(salon, reception, booked):
-    visit = visit_checkout(
-        location=salon.location,
-        customer=salon.customer,
-        by=reception.user,
-        appointment=booked,
-        payments=[PaymentIn("alipay", Decimal("880.00"))],
-    )
+    visit = checkout(salon, booked, reception, "alipay", "880.00")
     assert [(line.description, line.staff_id) for line in visit.lines.all()] == [
         ("Colour", salon.stylist.pk),
         ("Cut", salon.other_stylist.pk),
     ]
     with pytest.raises(Conflict):
-        visit_checkout(
-            location=salon.location,
-            customer=salon.customer,
-            by=reception.user,
-            appointment=booked,
-            payments=[PaymentIn("alipay", Decimal("880.00"))],
-        )
+        checkout(salon, booked, reception, "alipay", "880.00")
     assert Visit.objects.count() == 1
 
 
 def test_unknown_method_and_stylist_cannot_check_out(salon, reception, stylist, booked):
     with pytest.raises(ValidationError):
-        visit_checkout(
-            location=salon.location,
-            customer=salon.customer,
-            by=reception.user,
-            appointment=booked,
-            payments=[PaymentIn("bitcoin", Decimal("880.00"))],
-        )
+        checkout(salon, booked, reception, "bitcoin", "880.00")
     with pytest.raises(PermissionDenied):
-        visit_checkout(
-            location=salon.location,
-            customer=salon.customer,
-            by=stylist.user,
-            appointment=booked,
-            payments=[PaymentIn("cash", Decimal("880.00"))],
-        )
+        checkout(salon, booked, stylist, "cash", "880.00")
     assert Visit.objects.count() == 0
 
 
@@ -147,13 +128,7 @@ def test_payment_handler_can_refuse_and_roll_back(salon, reception, booked):
     payments.register_payment_method("test_stored_value", "Stored value", refuse)
     try:
         with pytest.raises(ValidationError):
-            visit_checkout(
-                location=salon.location,
-                customer=salon.customer,
-                by=reception.user,
-                appointment=booked,
-                payments=[PaymentIn("test_stored_value", Decimal("880.00"))],
-            )
+            checkout(salon, booked, reception, "test_stored_value", "880.00")
     finally:
         payments._METHODS.pop("test_stored_value")
     assert Visit.objects.count() == 0 and VisitLine.objects.count() == 0
@@ -162,13 +137,7 @@ def test_payment_handler_can_refuse_and_roll_back(salon, reception, booked):
 
 
 def test_void_needs_manager_and_reason(salon, reception, manager, booked):
-    visit = visit_checkout(
-        location=salon.location,
-        customer=salon.customer,
-        by=reception.user,
-        appointment=booked,
-        payments=[PaymentIn("card", Decimal("880.00"))],
-    )
+    visit = checkout(salon, booked, reception, "card", "880.00")
     with pytest.raises(PermissionDenied):
         visit_void(visit=visit, by=reception.user, reason="typo")
     with pytest.raises(ValidationError):
@@ -181,13 +150,7 @@ def test_void_needs_manager_and_reason(salon, reception, manager, booked):
 
 
 def test_next_visit_and_receipt(salon, reception, booked, django_assert_num_queries):
-    visit = visit_checkout(
-        location=salon.location,
-        customer=salon.customer,
-        by=reception.user,
-        appointment=booked,
-        payments=[PaymentIn("card", Decimal("880.00"))],
-    )
+    visit = checkout(salon, booked, reception, "card", "880.00")
     visit = visit_get(pk=visit.pk)
     suggestion = next_visit_suggestion(visit)
     assert (suggestion.date, suggestion.service) == (date(2027, 2, 17), salon.colour)  # 6 Jan + 42 days
