@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import BigIntegerField, Func
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,6 +54,15 @@ class EpochMinutes(Func):
         add = 59 if self.ceil else 0
         template = f"((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) + {add}) / 60)"
         return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _rows(qs) -> list[tuple]:
+    """The rows of a values_list queryset without Django's per-row converters (the columns are
+    plain integers here; thousands of rows make the converters a visible cost)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -138,14 +148,18 @@ def availability_find(
         working[(staff_id, weekday)].append((start, end))
 
     busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for staff_id, start, end in TimeOff.objects.filter(
-        staff_id__in=ids, start__lt=range_end, end__gt=range_start
-    ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("end", ceil=True)):
+    for staff_id, start, end in _rows(
+        TimeOff.objects.filter(staff_id__in=ids, start__lt=range_end, end__gt=range_start).values_list(
+            "staff_id", EpochMinutes("start"), EpochMinutes("end", ceil=True)
+        )
+    ):
         busy[staff_id].append((start, end))
     horizon = range_end + timedelta(minutes=total_busy)
-    for staff_id, start, end in AppointmentItem.objects.filter(
-        staff_id__in=ids, is_active=True, start__lt=horizon, busy_until__gt=range_start
-    ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True)):
+    for staff_id, start, end in _rows(
+        AppointmentItem.objects.filter(
+            staff_id__in=ids, is_active=True, start__lt=horizon, busy_until__gt=range_start
+        ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
+    ):
         busy[staff_id].append((start, end))
     staff_busy = {sid: _merge(v) for sid, v in busy.items()}
 
@@ -159,9 +173,11 @@ def availability_find(
             )
         )
         res_busy: dict[int, list] = {pk: [] for pk in resources}
-        for resource_id, start, end in AppointmentItem.objects.filter(
-            resource_id__in=list(resources), is_active=True, start__lt=horizon, busy_until__gt=range_start
-        ).values_list("resource_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True)):
+        for resource_id, start, end in _rows(
+            AppointmentItem.objects.filter(
+                resource_id__in=list(resources), is_active=True, start__lt=horizon, busy_until__gt=range_start
+            ).values_list("resource_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
+        ):
             res_busy[resource_id].append((start, end))
         for resource_id, kind in resources.items():
             merged = _merge(res_busy[resource_id])
@@ -196,6 +212,17 @@ def availability_find(
             moment = datetimes[minute] = datetime.fromtimestamp(minute * 60, tz)
         return moment
 
+    # Whether the resources are free depends on the start only, not on the stylist: once per minute.
+    resource_ok: dict[int, bool] = {}
+
+    def resources_free(start: int) -> bool:
+        ok = resource_ok.get(start)
+        if ok is None:
+            ok = resource_ok[start] = all(
+                any(_free(rb, re, start + a, start + b) for rb, re in pool) for a, b, pool in resource_checks
+            )
+        return ok
+
     midnights = {day: at(day, time(0)) for day in days}
     opening_by_day = {
         day: [(at(day, a), at(day, b)) for a, b in sorted(opening.get(day.weekday(), []))] for day in days
@@ -224,10 +251,7 @@ def availability_find(
                         limit = min(limit, next_busy - total_busy)
                     first = base + -(-(free_from - base) // grid) * grid
                     for s in range(first, limit + 1, grid):
-                        if resource_checks and not all(
-                            any(_free(rb, re, s + a, s + b) for rb, re in pool)
-                            for a, b, pool in resource_checks
-                        ):
+                        if resource_checks and not resources_free(s):
                             continue
                         found.append((s, order, Slot(person, local(s), local(s + last_end))))
                     if next_busy is None or next_busy >= window_end:
