@@ -179,3 +179,59 @@ def test_schema_lists_appointment_endpoints(reception, api_as):
     schema = api_as(reception).get("/api/schema/", {"format": "json"}).json()
     for path in ("/api/v1/appointments/", "/api/v1/availability/", "/api/v1/visits/", "/api/v1/services/"):
         assert path in schema["paths"]
+
+
+def test_waitlist_api(salon, reception, api_as):
+    api = api_as(reception)
+    created = api.post(
+        "/api/v1/waitlist/",
+        {
+            "customer": salon.customer.pk,
+            "location": salon.location.pk,
+            "service": salon.cut.pk,
+            "date": "2027-01-06",
+            "staff": salon.stylist.pk,
+            "earliest": "09:00",
+            "latest": "09:30",
+        },
+        format="json",
+    )
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    matches = api.get(
+        "/api/v1/waitlist/matches/", {"location": salon.location.pk, "date": "2027-01-06"}
+    ).json()
+    assert [(m["entry"]["id"], [s["start"] for s in m["slots"]]) for m in matches] == [
+        (pk, ["2027-01-06T09:00:00+08:00", "2027-01-06T09:15:00+08:00", "2027-01-06T09:30:00+08:00"])
+    ]
+    listing = api.get("/api/v1/waitlist/", {"location": salon.location.pk, "date": "2027-01-06"}).json()
+    assert [e["status"] for e in listing] == ["waiting"]
+    done = api.post(f"/api/v1/waitlist/{pk}/status/", {"status": "booked"}, format="json")
+    assert done.json()["status"] == "booked"
+    again = api.post(f"/api/v1/waitlist/{pk}/status/", {"status": "cancelled"}, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_status")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"service": "1", "date": "2027-01-06", "days": "abc"},
+        {"service": "1", "date": "2027-01-06", "days": "99"},
+        {"service": "1"},
+        {"date": "2027-01-06"},
+    ],
+)
+def test_availability_bad_params_are_400(salon, reception, api_as, params):
+    response = api_as(reception).get("/api/v1/availability/", {"location": salon.location.pk, **params})
+    assert response.status_code == 400
+
+
+def test_availability_other_location_is_403(salon, api_as, other_location):
+    from tests.accounts.factories import StaffMemberFactory
+
+    outsider = StaffMemberFactory(user__username="rec_xh2", role="receptionist", locations=[other_location])
+    response = api_as(outsider).get(
+        "/api/v1/availability/",
+        {"location": salon.location.pk, "service": salon.cut.pk, "date": "2027-01-06"},
+    )
+    assert response.status_code == 403
