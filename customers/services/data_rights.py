@@ -43,9 +43,13 @@ def register_erase_hook(key: str, hook: EraseHook) -> None:
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR: the load balancer rewrites it to the client's address in production
-    (X-Forwarded-For is not trusted here, it is spoofable)."""
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    """The client's address as django-axes resolves it (ipware, trusting exactly
+    AXES_PROXY_COUNT proxies), so the access log and the lockout agree on who asked."""
+    if request is None:
+        return None
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(getattr(request, "_request", request)) or None
 
 
 def access_log_record(

@@ -86,3 +86,20 @@ def test_seed_demo_is_idempotent(client):
         "stylist",
     }
     assert client.post(LOGIN, {"username": "reception", "password": "demo-pass-123"}).status_code == 302
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(client, reception):
+    for i in range(10):
+        client.post(
+            LOGIN,
+            {"username": "reception", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=f"8.8.8.{i}",
+        )
+    locked = client.post(
+        LOGIN,
+        {"username": "reception", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.5",
+        HTTP_X_FORWARDED_FOR="9.9.9.9",
+    )
+    assert locked.status_code == 429
