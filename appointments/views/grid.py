@@ -89,14 +89,16 @@ def build_grid(*, cal: DayCalendar, show_cancelled: bool) -> Grid:
         cursor = start
         for ws, we in source.working:
             if ws > cursor:
-                column.shades.append(Shade(_px(start, cursor), _px(cursor, min(ws, moment), minutes)))
+                column.shades.append(
+                    Shade(_px(start, cursor, minutes), _px(cursor, min(ws, moment), minutes))
+                )
             cursor = max(cursor, we)
         if cursor < moment:
-            column.shades.append(Shade(_px(start, cursor), _px(cursor, moment, minutes)))
+            column.shades.append(Shade(_px(start, cursor, minutes), _px(cursor, moment, minutes)))
         for off in source.time_off:
             ts, te = max(off.start, start), min(off.end, moment)
             if ts < te:
-                column.shades.append(Shade(_px(start, ts), _px(ts, te, minutes), off.reason))
+                column.shades.append(Shade(_px(start, ts, minutes), _px(ts, te, minutes), off.reason))
     for item in items:
         status = item.appointment.status
         if status == AppointmentStatus.CANCELLED and not show_cancelled:

@@ -372,3 +372,12 @@ def test_week_view_lists_the_stylists_week(client_as, salon, reception):
     )
     assert html.count("st-booked") == 2
     assert "张三" in html
+
+
+def test_time_off_and_off_shift_are_shaded(client_as, salon, reception):
+    from tests.appointments.factories import time_off
+
+    time_off(salon.stylist, salon.at(14), 2)
+    html = client_as(reception).get(reverse("appointments:day"), {"date": DAY.isoformat()}).content.decode()
+    # 15-minute rows of 22 px from 09:00: 14:00 is row 20, two hours are 8 rows
+    assert '<div class="cal-off" style="top: 440px; height: 176px">off</div>' in html
