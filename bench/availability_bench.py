@@ -15,6 +15,8 @@
    - GET /api/v1/availability/?days=14 and ?days=1 through Django's test client (view,
      authentication, JSON rendering; no network hop);
    - day_calendar for the 300-appointment day (the selector; the pages engineer measures the page).
+   Each case runs --repeat passes; the table shows all passes together, the best pass (lowest
+   p95: the machine's cores are shared, so a pass can wait for a CPU) and this process's CPU time.
 3. Writes the table to --out and prints it. Targets: availability p95 ≤ 50 ms; day calendar
    p95 ≤ 100 ms.
 """
@@ -204,7 +206,7 @@ def build():
     return location, staff, services, desk, len(items), first_day
 
 
-def measure(fn, runs: int):
+def measure(fn, runs: int, repeat: int):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -212,20 +214,42 @@ def measure(fn, runs: int):
     with CaptureQueriesContext(connection) as ctx:
         result = fn()
     queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
-    return statistics.median(times), p95, times[-1], queries, result
+
+    def p95(values):
+        return sorted(values)[max(0, int(round(0.95 * len(values))) - 1)]
+
+    passes = []
+    for _pass in range(repeat):
+        times, cpu = [], []
+        for _ in range(runs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        passes.append((times, cpu))
+    # All passes together, and the pass with the lowest wall p95 (this machine's cores are
+    # shared: the best pass filters out time spent waiting for a CPU).
+    every = [t for times, _c in passes for t in times]
+    every_cpu = [c for _t, cpu in passes for c in cpu]
+    best = min(passes, key=lambda pc: p95(pc[0]))
+    return {
+        "p50": statistics.median(every),
+        "p95": p95(every),
+        "max": max(every),
+        "best_p50": statistics.median(best[0]),
+        "best_p95": p95(best[0]),
+        "cpu_p50": statistics.median(every_cpu),
+        "cpu_p95": p95(every_cpu),
+        "queries": queries,
+        "result": result,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="salon_bench_appt")
-    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=60, help="timed calls per pass")
+    parser.add_argument("--repeat", type=int, default=3, help="passes per case")
     parser.add_argument("--out", default=str(ROOT / "bench/results/availability.md"))
     args = parser.parse_args()
     setup_django(args.db)
@@ -259,20 +283,32 @@ def main() -> None:
     ]  # fmt: skip
     rows = []
     for label, fn in cases:
-        p50, p95, worst, queries, result = measure(fn, args.runs)
+        m = measure(fn, args.runs, args.repeat)
+        result = m["result"]
         size = len(result.items) if hasattr(result, "items") and not isinstance(result, list) else len(result)
-        rows.append(f"| {label} | {size} | {queries} | {p50:.1f} | {p95:.1f} | {worst:.1f} |")
+        rows.append(
+            f"| {label} | {size} | {m['queries']} | {m['p50']:.1f} | {m['p95']:.1f} | {m['max']:.1f} "
+            f"| {m['best_p50']:.1f} | {m['best_p95']:.1f} | {m['cpu_p50']:.1f} | {m['cpu_p95']:.1f} |"
+        )
         print(rows[-1], flush=True)
     report = "\n".join(
         [
             "# Availability and day calendar (PostgreSQL)",
             "",
             f"Location with {STYLISTS} bookable stylists, 14 days from {START}, {n_items} existing items; "
-            f"{args.runs} warm runs each, in-process on this machine ({datetime.now():%Y-%m-%d}).",
+            f"{args.repeat} passes of {args.runs} warm calls each (times in ms), in-process on this machine ({datetime.now():%Y-%m-%d}).",
             "Targets: availability p95 ≤ 50 ms, day calendar p95 ≤ 100 ms.",
             "",
-            "| case | results | queries | p50 ms | p95 ms | max ms |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "Wall = elapsed time (includes PostgreSQL and waiting for the CPU on a shared machine);",
+            "CPU = this Python process only. Load average while measuring: "
+            + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            + " on "
+            + str(os.cpu_count())
+            + " cores.",
+            "",
+            "| case | results | queries | wall p50 | wall p95 | wall max | best pass p50 | best pass p95 "
+            "| CPU p50 | CPU p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             *rows,
             "",
         ]
