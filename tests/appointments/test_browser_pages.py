@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from appointments.models import Appointment, Visit
 from tests.accounts.factories import PASSWORD
 from tests.appointments import fixtures_core
+from tests.appointments.factories import CustomerFactory
 from tests.appointments.fixtures_core import DAY
 
 # test-results/ by default (pytest-playwright empties it at session start, so a parallel run may
@@ -110,3 +111,37 @@ def test_client_books_online_on_a_phone_and_cancels_with_the_link(live_server, p
     page.screenshot(path=SHOTS + "/online-cancelled.png", full_page=True)
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
+
+
+def test_tablet_in_chinese_calendar_and_my_day_fit_1024(live_server, page, salon, reception):
+    """1024×768 tablet, 简体中文: the day calendar and the stylist's day fit the width."""
+    from appointments.services import BookingItem, appointment_book
+
+    today = timezone.now().astimezone(salon.location.tz).date()
+    for n, staff in enumerate((salon.stylist, salon.other_stylist)):
+        appointment_book(
+            customer=salon.customer if n == 0 else CustomerFactory(name="李四"),
+            location=salon.location,
+            items=[BookingItem(service=salon.cut, staff=staff, start=salon.at(10 + n, day=today))],
+            source="front_desk",
+            booked_by=None,
+        )
+    page.set_viewport_size({"width": 1024, "height": 768})
+    _login(page, live_server, "reception")
+    page.click("#language-switch [data-lang=zh-hans]")
+    page.goto(f"{live_server.url}/calendar/")
+    expect(page.locator("h1")).to_have_text("日历")
+    expect(page.locator(".appt")).to_have_count(2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.screenshot(path=SHOTS + "/appointments-day-zh-1024.png")
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("#appointments-panel")).to_contain_text("张三")
+    page.screenshot(path=SHOTS + "/appointments-today-panel-zh-1024.png", full_page=True)
+    # the stylist's tablet
+    page.context.clear_cookies()
+    _login(page, live_server, "stylist")
+    page.click("#language-switch [data-lang=zh-hans]")
+    page.goto(f"{live_server.url}/my-day/")
+    expect(page.locator("#my-day")).to_contain_text("张三")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.screenshot(path=SHOTS + "/appointments-my-day-zh-1024.png", full_page=True)
