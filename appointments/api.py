@@ -89,6 +89,23 @@ def _date_param(request):
         raise serializers.ValidationError({"date": exc.detail}) from exc
 
 
+def slots_as_json(slots: list) -> list[dict]:
+    """Plain dicts, not a serializer per slot: a 14-day answer holds thousands of slots, and
+    the stylists share the same times, so each time is formatted once."""
+    iso: dict = {}
+
+    def fmt(moment) -> str:
+        # Keyed by the instant: equal wall-clock times in one zone compare equal even across
+        # the autumn fold (01:30 BST and 01:30 GMT), and must not share a string.
+        key = moment.timestamp()
+        text = iso.get(key)
+        if text is None:
+            text = iso[key] = moment.isoformat()
+        return text
+
+    return [{"staff": s.staff.pk, "start": fmt(s.start), "end": fmt(s.end)} for s in slots]
+
+
 def _appointment_for(user, pk: int) -> Appointment:
     appointment = get_object_or_404(Appointment.objects.select_related("location"), pk=pk)
     if not can_act_at(user, appointment.location_id):
@@ -158,10 +175,7 @@ class AvailabilityApi(AppointmentsApiView):
             end_date=day + timedelta(days=days - 1),
             staff=staff,
         )
-        # Plain dicts: this list can hold thousands of slots; a serializer per slot is the cost.
-        return Response(
-            [{"staff": s.staff.pk, "start": s.start.isoformat(), "end": s.end.isoformat()} for s in slots]
-        )
+        return Response(slots_as_json(slots))
 
 
 # ---- appointments -----------------------------------------------------------------------------
@@ -412,10 +426,7 @@ class WaitlistMatchesApi(AppointmentsApiView):
             [
                 {
                     "entry": WaitlistEntryOutput(entry).data,
-                    "slots": [
-                        {"staff": s.staff.pk, "start": s.start.isoformat(), "end": s.end.isoformat()}
-                        for s in slots
-                    ],
+                    "slots": slots_as_json(slots),
                 }
                 for entry, slots in matches
             ]

@@ -133,3 +133,16 @@ def test_booking_in_the_small_hours_of_the_autumn_day_in_calendar(london, team):
     _book(london, team["uk"], team["cut"], second, team["owner"])
     cal = day_calendar(location=london, date=AUTUMN)
     assert [i.start for i in cal.items] == [first, second]
+
+
+def test_api_slots_on_the_autumn_night_keep_their_offsets(london, team):
+    from appointments.api import slots_as_json
+
+    # open all night on the autumn day: 01:15 happens twice (BST, then GMT). The date is past,
+    # so the search runs with an earlier "now" and the API's formatting is checked on its own.
+    london.opening_hours.filter(weekday=AUTUMN.weekday()).update(opens=time(0))
+    team["uk"].working_hours.filter(weekday=AUTUMN.weekday()).update(start=time(0))
+    starts = [s["start"] for s in slots_as_json(_slots(london, team["uk"], team["cut"], AUTUMN))]
+    assert "2026-10-25T01:15:00+01:00" in starts and "2026-10-25T01:15:00+00:00" in starts
+    assert starts.index("2026-10-25T01:15:00+01:00") < starts.index("2026-10-25T01:15:00+00:00")
+    assert len(starts) == len(set(starts))
