@@ -105,3 +105,13 @@ def test_manager_sees_import_export_merge_links_reception_does_not(client_as, ma
     assert 'id="client-import"' in html and 'id="client-merge"' in html and 'id="client-export-csv"' in html
     html = client_as(reception).get(reverse("customers:list")).content.decode()
     assert 'id="client-import"' not in html and 'id="client-merge"' not in html
+
+
+def test_list_filter_as_you_type_returns_the_table_fragment(zhang, client_as, reception):
+    response = client_as(reception).get(
+        reverse("customers:list"), {"q": "zs"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="client-list"
+    )
+    html = response.content.decode()
+    assert "<html" not in html
+    assert html.strip().startswith('<div id="client-list">')
+    assert "张三" in html
