@@ -11,7 +11,7 @@ from customers.search import name_pinyin
 from customers.services.profiles import phone_normalise
 
 
-def _e164(phone) -> str:
+def phone_e164_or_blank(phone) -> str:
     """E.164 for a lookup; '' for empty or invalid input (a lookup never raises)."""
     try:
         return phone_normalise(phone)
@@ -21,7 +21,7 @@ def _e164(phone) -> str:
 
 def find_phone_owner(phone, *, exclude_pk: int | None = None) -> Customer | None:
     """The client who already has this phone (typed in any format), or None. One query."""
-    e164 = _e164(phone)
+    e164 = phone_e164_or_blank(phone)
     if not e164:
         return None
     return Customer.objects.filter(phone=e164).exclude(pk=exclude_pk).first()

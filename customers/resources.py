@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 
-from customers.duplicates import _e164
+from customers.duplicates import phone_e164_or_blank
 from customers.models import AccessLog, Customer, Gender, SourceChannel, Tag
 from customers.search import derive_search_fields
 from customers.services.profiles import phone_normalise
@@ -108,7 +108,7 @@ class BatchedCustomerLoader(BaseInstanceLoader):
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
         ext_ids = {str(r.get("external_id") or "").strip() for r in dataset.dict} - {""}
-        phones = {_e164(r.get("phone")) for r in dataset.dict} - {""}
+        phones = {phone_e164_or_blank(r.get("phone")) for r in dataset.dict} - {""}
         self.by_external_id: dict[str, Customer] = {}
         self.by_phone: dict[str, Customer] = {}
         qs = Customer.objects.active()
@@ -123,7 +123,7 @@ class BatchedCustomerLoader(BaseInstanceLoader):
         ext_id = str(row.get("external_id") or "").strip()
         if ext_id and ext_id in self.by_external_id:
             return self.by_external_id[ext_id]
-        phone = _e164(row.get("phone"))
+        phone = phone_e164_or_blank(row.get("phone"))
         owner = self.by_phone.get(phone) if phone else None
         if owner is not None and ext_id and owner.external_id and owner.external_id != ext_id:
             return None  # another source record's client: a new one, refused for its phone
