@@ -5,7 +5,7 @@ a Conflict or ValidationError becomes a form error in the dialog, never a 500.""
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -178,6 +178,23 @@ def _customer_from(form, user) -> Customer:
     return customer_quick_add(user=user, name=data["new_name"], phone=str(data.get("new_phone") or ""))
 
 
+def _attempt(form, book) -> tuple:
+    """Run a booking service; its refusals become errors on `form` (a taken slot, closed
+    hours, a phone already on file...). Returns (appointment or None, safety warnings)."""
+    try:
+        return book(), []
+    except SafetyWarningsError as exc:
+        form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
+        return None, exc.warnings
+    except Conflict as exc:
+        form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    except PermissionDenied as exc:  # a stylist booking in someone else's column
+        form.add_error(None, str(exc))
+    return None, []
+
+
 def _booking_forms(request: HttpRequest, location: Location):
     services, staff = offered_services(location), bookable_staff(location)
     kwargs = {"form_kwargs": {"services": services, "staff": staff}, "prefix": "items"}
@@ -206,26 +223,20 @@ def book_dialog(request: HttpRequest) -> HttpResponse:
         if not planned and not any(f.errors for f in items.forms):
             form.add_error(None, _("Choose at least one service with a stylist."))
         elif planned:
-            try:
-                customer = _customer_from(form, request.user)
-                appointment_book(
-                    customer=customer,
+            appointment, warnings = _attempt(
+                form,
+                lambda: appointment_book(
+                    customer=_customer_from(form, request.user),
                     location=location,
                     items=[BookingItem(service=s, staff=st, start=t) for s, st, t in planned],
                     source=AppointmentSource.FRONT_DESK,
                     booked_by=request.user,
                     notes=form.cleaned_data["notes"],
                     override_reason=form.cleaned_data["override_reason"],
-                )
-            except SafetyWarningsError as exc:
-                warnings = exc.warnings
-                form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
-            except Conflict as exc:
-                form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                return dialog_done(_("Booked %(name)s.") % {"name": customer.name})
+                ),
+            )
+            if appointment is not None:
+                return dialog_done(_("Booked %(name)s.") % {"name": appointment.customer.name})
     with timezone.override(location.tz):
         return render(
             request,
@@ -270,25 +281,19 @@ def walk_in_dialog(request: HttpRequest) -> HttpResponse:
     form = WalkInForm(request.POST or None, initial=initial, services=offered_services(location), staff=staff)
     warnings: list = []
     if request.method == "POST" and form.is_valid():
-        try:
-            customer = _customer_from(form, request.user)
-            walk_in_create(
-                customer=customer,
+        appointment, warnings = _attempt(
+            form,
+            lambda: walk_in_create(
+                customer=_customer_from(form, request.user),
                 location=location,
                 service=form.cleaned_data["service"],
                 staff=form.cleaned_data["staff"],
                 by=request.user,
                 override_reason=form.cleaned_data["override_reason"],
-            )
-        except SafetyWarningsError as exc:
-            warnings = exc.warnings
-            form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
-        except Conflict as exc:
-            form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return dialog_done(_("Walk-in added for %(name)s.") % {"name": customer.name})
+            ),
+        )
+        if appointment is not None:
+            return dialog_done(_("Walk-in added for %(name)s.") % {"name": appointment.customer.name})
     return render(request, "appointments/dialogs/walk_in.html", {"form": form, "warnings": warnings})
 
 

@@ -381,3 +381,14 @@ def test_time_off_and_off_shift_are_shaded(client_as, salon, reception):
     html = client_as(reception).get(reverse("appointments:day"), {"date": DAY.isoformat()}).content.decode()
     # 15-minute rows of 22 px from 09:00: 14:00 is row 20, two hours are 8 rows
     assert '<div class="cal-off" style="top: 440px; height: 176px">off</div>' in html
+
+
+def test_stylist_booking_in_another_column_is_a_form_error(client_as, salon):
+    response = post_booking(
+        client_as(salon.stylist),
+        salon,
+        **{"items-0-staff": salon.other_stylist.pk, "items-1-service": "", "items-1-staff": ""},
+    )
+    assert response.status_code == 200
+    assert "own column" in response.content.decode()
+    assert Appointment.objects.count() == 0
