@@ -57,6 +57,7 @@ def test_reception_books_two_services_checks_in_and_checks_out(live_server, page
     # check in from the appointment dialog
     blocks.first.click()
     expect(page.locator("#appointment-detail")).to_be_visible()
+    page.screenshot(path=SHOTS + "/appointments-detail-dialog.png")
     page.click("#act-check-in")
     expect(page.locator("#appointment-detail")).to_have_count(0)
     expect(page.locator(".appt.st-arrived")).to_have_count(2)
