@@ -233,6 +233,7 @@ def main() -> None:
         return len(response.content)
 
     rows = []
+    load_before = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
     for label, fn in (
         (f"GET /calendar/ full page, {shown} appointments, {STYLISTS} stylists", page),
         ("GET /calendar/?part=grid (htmx refresh after a change)", fragment),
@@ -258,6 +259,9 @@ def main() -> None:
             "| request | p50 ms | p95 ms | max ms | CPU p50 ms | CPU p95 ms | queries | size |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             *rows,
+            "",
+            f"Machine load average (1/5/15 min) at the start: {' / '.join(load_before)} on "
+            f"{os.cpu_count()} cores: wall times include waiting for the CPU; the CPU columns do not.",
             "",
             "Target: full page p95 ≤ 100 ms.",
             "",
