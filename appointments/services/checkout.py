@@ -21,7 +21,8 @@ from appointments.models import (
     VisitLine,
 )
 from appointments.payments import payment_method
-from appointments.services.booking import _lock, _require_status, _safety
+from appointments.services.booking import _lock, _require_status
+from appointments.services.checks import _safety
 from customers.models import Customer
 from salon_crm.errors import Conflict
 

@@ -1,0 +1,276 @@
+"""The checks behind booking and moving (booking.py): who may act, catalogue, hours, clashes,
+resources, safety, and the insert that turns an exclusion-constraint race into a 409."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import require_location, role_of, staff_of
+from accounts.models import Location, OpeningHours, Role, StaffMember
+from appointments.models import (
+    HOLDING_STATUSES,
+    Appointment,
+    AppointmentItem,
+    Resource,
+    Service,
+    TimeOff,
+    WorkingHours,
+)
+from appointments.services import rules
+from customers.models import Customer
+from customers.safety import customer_safety_warnings, safety_override_record
+from salon_crm.errors import Conflict
+
+
+@dataclass(frozen=True)
+class BookingItem:
+    service: Service
+    staff: StaffMember
+    start: datetime  # aware; end = start + service.duration; busy_until = end + buffer
+    resource: Resource | None = None  # None: a free resource of service.resource_type is picked
+
+
+class SafetyWarningsError(ValidationError):
+    """The client has safety warnings (allergy, patch test...) and no override reason was given.
+    `.warnings` holds the customers.safety.SafetyWarning objects to show."""
+
+    def __init__(self, warnings: list):
+        self.warnings = list(warnings)
+        super().__init__({"override_reason": [w.message for w in self.warnings]})
+
+
+@dataclass
+class _Planned:
+    service: Service
+    staff: StaffMember
+    start: datetime
+    end: datetime
+    busy_until: datetime
+    resource: Resource | None = None
+    auto_resource: bool = True
+    keep: AppointmentItem | None = field(default=None, repr=False)
+
+
+def _plan(item: BookingItem) -> _Planned:
+    if not isinstance(item.start, datetime) or timezone.is_naive(item.start):
+        raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
+    # In UTC: adding minutes to a datetime in a DST zone would add wall-clock minutes.
+    start = rules.to_utc(item.start)
+    end = start + timedelta(minutes=item.service.duration_minutes)
+    return _Planned(
+        service=item.service,
+        staff=item.staff,
+        start=start,
+        end=end,
+        busy_until=end + timedelta(minutes=item.service.buffer_after_minutes),
+        resource=item.resource,
+        auto_resource=item.resource is None,
+    )
+
+
+# ---- who may do it ----------------------------------------------------------------------------
+
+
+def _authorise(by: AbstractBaseUser | None, location: Location, staff_ids: set[int], perm: str) -> None:
+    """`by` None is the system or a client's signed link (already authorised by its caller).
+    A stylist may only act on their own column (DESIGN.md, Roles)."""
+    if by is None:
+        return
+    if not by.has_perm(perm):
+        raise PermissionDenied(_("You may not do this."))
+    require_location(by, location)
+    if role_of(by) == Role.STYLIST:
+        me = staff_of(by)
+        if me is None or staff_ids - {me.pk}:
+            raise PermissionDenied(_("Stylists can only book, move or cancel in their own column."))
+
+
+# ---- checks -----------------------------------------------------------------------------------
+
+
+def _check_catalogue(location: Location, planned: list[_Planned]) -> None:
+    service_ids = {p.service.pk for p in planned}
+    offered = set(
+        Service.objects.filter(pk__in=service_ids, is_active=True, locations=location).values_list(
+            "pk", flat=True
+        )
+    )
+    for p in planned:
+        if p.service.pk not in offered:
+            raise ValidationError(
+                {"service": [_("%(service)s is not offered at this location.") % {"service": p.service}]}
+            )
+    staff_ids = {p.staff.pk for p in planned}
+    here = set(
+        StaffMember.objects.bookable()
+        .filter(pk__in=staff_ids, locations=location)
+        .values_list("pk", flat=True)
+    )
+    for p in planned:
+        if p.staff.pk not in here:
+            raise ValidationError(
+                {"staff": [_("%(staff)s cannot be booked at this location.") % {"staff": p.staff}]}
+            )
+        if p.resource is not None and (
+            p.resource.location_id != location.pk
+            or not p.resource.is_active
+            or (p.service.resource_type and p.resource.type != p.service.resource_type)
+        ):
+            raise ValidationError({"resource": [_("This resource cannot be used for this service here.")]})
+
+
+def _check_schedule(location: Location, planned: list[_Planned]) -> None:
+    """Inside opening hours and the stylist's working hours of that local day, not on time off."""
+    opening: dict[int, list] = {}
+    for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
+        "weekday", "opens", "closes"
+    ):
+        opening.setdefault(weekday, []).append((opens, closes))
+    staff_ids = {p.staff.pk for p in planned}
+    working: dict[tuple[int, int], list] = {}
+    for staff_id, weekday, start, end in WorkingHours.objects.filter(
+        location=location, staff_id__in=staff_ids
+    ).values_list("staff_id", "weekday", "start", "end"):
+        working.setdefault((staff_id, weekday), []).append((start, end))
+    first = min(p.start for p in planned)
+    last = max(p.end for p in planned)
+    time_off = list(
+        TimeOff.objects.filter(staff_id__in=staff_ids, start__lt=last, end__gt=first).values_list(
+            "staff_id", "start", "end"
+        )
+    )
+    for p in planned:
+        day = rules.local_date(location, p.start)
+        weekday = day.weekday()
+        if not rules.within(rules.windows_for_day(location, day, opening.get(weekday, [])), p.start, p.end):
+            raise ValidationError({"start": [_("The salon is closed at that time.")]})
+        shift = rules.windows_for_day(location, day, working.get((p.staff.pk, weekday), []))
+        if not rules.within(shift, p.start, p.end):
+            raise ValidationError(
+                {"start": [_("%(staff)s is not working at that time.") % {"staff": p.staff}]}
+            )
+        for staff_id, start, end in time_off:
+            if staff_id == p.staff.pk and rules.overlaps(start, end, p.start, p.end):
+                raise ValidationError({"start": [_("%(staff)s is off at that time.") % {"staff": p.staff}]})
+
+
+def _taken(p: _Planned, message: str) -> Conflict:
+    return Conflict(
+        message,
+        code="slot_taken",
+        extra={"staff": p.staff.pk, "start": p.start.isoformat(), "end": p.end.isoformat()},
+    )
+
+
+def _check_busy(planned: list[_Planned], exclude_appointment: int | None = None) -> None:
+    """Staff clear of other active bookings (buffers included) and of each other in this booking."""
+    for i, p in enumerate(planned):
+        for q in planned[:i]:
+            if q.staff.pk == p.staff.pk and rules.overlaps(q.start, q.busy_until, p.start, p.busy_until):
+                raise ValidationError({"items": [_("Two services overlap for the same stylist.")]})
+    first = min(p.start for p in planned)
+    last = max(p.busy_until for p in planned)
+    others = AppointmentItem.objects.filter(
+        staff_id__in={p.staff.pk for p in planned}, is_active=True, start__lt=last, busy_until__gt=first
+    )
+    if exclude_appointment is not None:
+        others = others.exclude(appointment_id=exclude_appointment)
+    existing = list(others.values_list("staff_id", "start", "busy_until"))
+    for p in planned:
+        for staff_id, start, busy_until in existing:
+            if staff_id == p.staff.pk and rules.overlaps(start, busy_until, p.start, p.busy_until):
+                raise _taken(p, _("%(staff)s is already booked at that time.") % {"staff": p.staff})
+
+
+def _assign_resources(
+    location: Location, planned: list[_Planned], exclude_appointment: int | None = None
+) -> None:
+    """Check explicit resources; pick a free one of the right type for the others (keeping the
+    current one on a move when it is still free)."""
+    needing = [p for p in planned if p.resource is not None or p.service.resource_type]
+    if not needing:
+        return
+    types = {p.service.resource_type for p in needing if p.service.resource_type}
+    pool = list(
+        Resource.objects.filter(location=location, is_active=True, type__in=types).order_by("name", "pk")
+    )
+    first = min(p.start for p in needing)
+    last = max(p.busy_until for p in needing)
+    ids = {r.pk for r in pool} | {p.resource.pk for p in needing if p.resource is not None}
+    busy_qs = AppointmentItem.objects.filter(
+        resource_id__in=ids, is_active=True, start__lt=last, busy_until__gt=first
+    )
+    if exclude_appointment is not None:
+        busy_qs = busy_qs.exclude(appointment_id=exclude_appointment)
+    busy = [(rid, s, e) for rid, s, e in busy_qs.values_list("resource_id", "start", "busy_until")]
+    chosen: list[tuple[int, datetime, datetime]] = []
+
+    def free(resource_id: int, p: _Planned) -> bool:
+        return not any(
+            rid == resource_id and rules.overlaps(s, e, p.start, p.busy_until) for rid, s, e in busy + chosen
+        )
+
+    for p in needing:
+        if p.resource is not None and not p.auto_resource:
+            if not free(p.resource.pk, p):
+                raise _taken(p, _("%(resource)s is already booked at that time.") % {"resource": p.resource})
+        else:
+            preferred = [p.resource] if p.resource is not None else []
+            candidates = preferred + [r for r in pool if r.type == p.service.resource_type]
+            pick = next((r for r in candidates if free(r.pk, p)), None)
+            if pick is None:
+                raise _taken(
+                    p,
+                    _("No free %(type)s for %(service)s at that time.")
+                    % {"type": p.service.get_resource_type_display().lower(), "service": p.service},
+                )
+            p.resource = pick
+        chosen.append((p.resource.pk, p.start, p.busy_until))
+
+
+def _safety(
+    *, customer: Customer, services: list[Service], by, override_reason: str, context: str, on
+) -> None:
+    warnings = customer_safety_warnings(customer, services, on=on)
+    if not warnings:
+        return
+    if not (override_reason or "").strip() or by is None:
+        raise SafetyWarningsError(warnings)
+    safety_override_record(
+        customer=customer, warnings=warnings, reason=override_reason, user=by, context=context
+    )
+
+
+def _is_double_booking(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) == "23P01" or "no_double_booking" in str(exc)
+
+
+def _save_items(appointment: Appointment, planned: list[_Planned]) -> None:
+    """Insert (or re-activate, on a move) the items in a savepoint; a concurrent booking that
+    the checks could not see is caught by the exclusion constraint and becomes a 409."""
+    try:
+        with transaction.atomic():
+            for p in planned:
+                item = p.keep or AppointmentItem(
+                    appointment=appointment, service=p.service, price=p.service.price
+                )
+                item.staff = p.staff
+                item.resource = p.resource
+                item.start, item.end, item.busy_until = p.start, p.end, p.busy_until
+                item.is_active = appointment.status in HOLDING_STATUSES
+                # FKs were checked above; the exclusion constraints are the database's job
+                # (validating them in Python would not see a race anyway).
+                item.full_clean(
+                    exclude=["appointment", "service", "staff", "resource"], validate_constraints=False
+                )
+                item.save()
+    except IntegrityError as exc:
+        if not _is_double_booking(exc):
+            raise
+        raise _taken(planned[0], _("That time was just booked by someone else; choose another.")) from exc
