@@ -3,8 +3,6 @@ The pages, the API, the tasks and the import command all call these."""
 
 from appointments.services.availability import Slot, availability_find
 from appointments.services.booking import (
-    BookingItem,
-    SafetyWarningsError,
     appointment_book,
     appointment_cancel,
     appointment_check_in,
@@ -15,6 +13,7 @@ from appointments.services.booking import (
     walk_in_create,
 )
 from appointments.services.checkout import CheckoutLine, PaymentIn, visit_checkout, visit_void
+from appointments.services.checks import BookingItem, SafetyWarningsError
 from appointments.services.records import service_record_write
 from appointments.services.waitlist import waitlist_add, waitlist_matches, waitlist_set_status
 

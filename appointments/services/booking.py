@@ -25,7 +25,6 @@ from appointments.models import (
 from appointments.services import rules
 from appointments.services.checks import (
     BookingItem,
-    SafetyWarningsError,
     _assign_resources,
     _authorise,
     _check_busy,
@@ -40,7 +39,6 @@ from customers.models import Customer
 from salon_crm.errors import Conflict
 
 S = AppointmentStatus
-__all__ = ["BookingItem", "SafetyWarningsError"]
 
 # ---- services ---------------------------------------------------------------------------------
 
