@@ -2,7 +2,7 @@
 waitlist panel and the week view of one stylist. Every write goes through appointments.services;
 a Conflict or ValidationError becomes a form error in the dialog, never a 500."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -344,7 +344,7 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
     )
     staff = get_object_or_404(bookable_staff(location), pk=request.POST.get("staff") or 0)
     try:
-        start = timezone.datetime.fromisoformat(request.POST.get("start", ""))
+        start = datetime.fromisoformat(request.POST.get("start", ""))
     except ValueError:
         return HttpResponse(_("That slot is no longer valid."), status=400)
     if timezone.is_naive(start):

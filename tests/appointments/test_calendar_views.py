@@ -392,3 +392,18 @@ def test_stylist_booking_in_another_column_is_a_form_error(client_as, salon):
     assert response.status_code == 200
     assert "own column" in response.content.decode()
     assert Appointment.objects.count() == 0
+
+
+def test_waitlist_one_click_with_a_bad_slot_is_400_and_books_nothing(client_as, salon, reception):
+    client = client_as(reception)
+    client.post(
+        reverse("appointments:waitlist_add"),
+        {"customer": salon.customer.pk, "service": salon.cut.pk, "date": DAY.isoformat()},
+    )
+    entry = WaitlistEntry.objects.get()
+    response = client.post(
+        reverse("appointments:waitlist_book", args=[entry.pk]), {"staff": salon.stylist.pk, "start": "soon"}
+    )
+    assert response.status_code == 400
+    entry.refresh_from_db()
+    assert (entry.status, Appointment.objects.count()) == ("waiting", 0)
