@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import AccessLog, Customer, Tag
-from customers.resources import HEADER, customer_import, customers_export_dataset, dataset_from_bytes
+from customers.resources import (
+    HEADER,
+    customer_import,
+    customers_export_csv_lines,
+    customers_export_dataset,
+    dataset_from_bytes,
+)
 from tests.customers.factories import CustomerFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +176,17 @@ def test_export_has_the_import_columns(db):
     assert Customer.objects.count() == 1
 
 
+def test_streamed_csv_equals_the_dataset_export(db):
+    for i in range(5):
+        CustomerFactory(name=f"客户{i}", tags=[TagFactory(name=f"t{i % 2}")], email=f"c{i}@x.cn")
+    CustomerFactory(name="Gone", erased_at=timezone.now())
+    streamed = "".join(customers_export_csv_lines(chunk_size=2))
+    assert streamed.lstrip("\ufeff").replace("\r\n", "\n") == customers_export_dataset().export(
+        "csv"
+    ).replace("\r\n", "\n")
+    assert "Gone" not in streamed
+
+
 def test_export_pages_manager_only_and_logged(db, client_as, manager, reception):
     CustomerFactory(name="张三")
     assert client_as(reception).get(reverse("customers:export"), {"format": "csv"}).status_code == 403
@@ -178,7 +195,7 @@ def test_export_pages_manager_only_and_logged(db, client_as, manager, reception)
     client = client_as(manager)
     response = client.get(reverse("customers:export"), {"format": "csv"})
     assert response.status_code == 200
-    text = response.content.decode("utf-8-sig")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert text.splitlines()[0] == ",".join(HEADER)
     assert "张三" in text
     response = client.get(reverse("customers:export"), {"format": "xlsx"})
