@@ -138,6 +138,14 @@ def test_tablet_in_chinese_calendar_and_my_day_fit_1024(live_server, page, salon
     page.goto(f"{live_server.url}/")
     expect(page.locator("#appointments-panel")).to_contain_text("张三")
     page.screenshot(path=SHOTS + "/appointments-today-panel-zh-1024.png", full_page=True)
+    for name, path in (("week", "/calendar/week/"), ("sale", "/checkout/")):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, name
+        page.screenshot(path=SHOTS + f"/appointments-{name}-zh-1024.png", full_page=True)
+    # a product sale: find the client in the page's own lookup, then the lines and totals
+    page.fill("#client-lookup", "张三")
+    page.click(f'#checkout-lookup [data-pick-customer="{salon.customer.pk}"]')
+    expect(page.locator("#checkout-client")).to_have_text("张三")
     # the stylist's tablet
     page.context.clear_cookies()
     _login(page, live_server, "stylist")
