@@ -70,11 +70,19 @@ class ChoiceWidget(widgets.CharWidget):
         return self.aliases.get(text.lower(), self.aliases.get(text, text.lower()))
 
 
-class FirstSeenWidget(widgets.DateWidget):
-    """An ISO date in, the start of that day (server time zone) out; exported as a date."""
-
+class ISODateWidget(widgets.DateWidget):
     def __init__(self):
         super().__init__(format="%Y-%m-%d")
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except ValueError as exc:
+            raise ValueError(_("Enter a date as YYYY-MM-DD, e.g. 1990-05-31.")) from exc
+
+
+class FirstSeenWidget(ISODateWidget):
+    """An ISO date in, the start of that day (server time zone) out; exported as a date."""
 
     def clean(self, value, row=None, **kwargs):
         day = super().clean(value, row, **kwargs)

@@ -73,3 +73,28 @@ def test_enter_in_the_box_opens_the_list(live_server, page, reception, clients):
     expect(page.locator("#client-list")).to_contain_text("张三")
     expect(page.locator("#client-list")).not_to_contain_text("李四")
     page.screenshot(path="test-results/customers-list.png")
+
+
+def test_manager_merges_duplicates_and_sees_import_problems(live_server, page, manager, tmp_path):
+    keep = CustomerFactory(name="张三", phone="+8613800138000")
+    dup = CustomerFactory(name="张三", phone=None, email="zs@example.com", tags=[TagFactory(name="VIP")])
+    _login(page, live_server, "manager")
+    page.goto(f"{live_server.url}/customers/merge/?keep={keep.pk}&merge={dup.pk}")
+    expect(page.locator("#merge-preview")).to_contain_text("customers.Customer.tags")
+    page.screenshot(path="test-results/customers-merge-preview.png", full_page=True)
+    page.click("#merge-confirm button[type=submit]")
+    expect(page.locator("#client-name")).to_have_text("张三")
+
+    bad = tmp_path / "clients.csv"
+    bad.write_text(
+        "external_id,name,phone,email,gender,birthday,skin_type,hair_type,allergies,notes,tags,first_seen\n"
+        "A-1,李四,13900001111,,,1990-02-30,,,,,,\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{live_server.url}/customers/import/")
+    page.set_input_files("#id_file", str(bad))
+    page.click("#import-upload button[type=submit]")
+    expect(page.locator("#import-problems")).to_contain_text("birthday")
+    expect(page.locator("#import-problems")).to_contain_text("Enter a date as YYYY-MM-DD")
+    expect(page.locator("#import-confirm")).to_have_count(0)
+    page.screenshot(path="test-results/customers-import-problems.png", full_page=True)
