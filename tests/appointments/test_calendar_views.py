@@ -407,3 +407,18 @@ def test_waitlist_one_click_with_a_bad_slot_is_400_and_books_nothing(client_as, 
     assert response.status_code == 400
     entry.refresh_from_db()
     assert (entry.status, Appointment.objects.count()) == ("waiting", 0)
+
+
+def test_every_dialog_opens_with_its_title(client_as, salon, reception):
+    appointment = book(salon, 10, customer=salon.customer)
+    client = client_as(reception)
+    for url, title in (
+        (reverse("appointments:book"), "New booking"),
+        (reverse("appointments:walk_in"), "Walk-in"),
+        (reverse("appointments:waitlist_add"), "Add to waitlist"),
+        (reverse("appointments:move", args=[appointment.pk]), "Move 张三"),
+        (reverse("appointments:cancel", args=[appointment.pk]), "Cancel the booking of 张三"),
+    ):
+        response = client.get(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert f'<h2 class="modal-title h5" id="dialog-title">{title}</h2>' in response.content.decode()
