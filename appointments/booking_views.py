@@ -13,6 +13,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Location, StaffMember
 from appointments.forms import OnlineDetailsForm
-from appointments.models import Appointment, AppointmentSource, AppointmentStatus, Service
+from appointments.models import Appointment, AppointmentItem, AppointmentSource, AppointmentStatus, Service
 from appointments.services import (
     BookingItem,
     SafetyWarningsError,
@@ -32,7 +33,7 @@ from appointments.services import (
     availability_find,
     waitlist_add,
 )
-from appointments.services.rules import local_date
+from appointments.services.rules import day_bounds, local_date
 from customers.models import ConsentChannel, Customer, SourceChannel
 from customers.services import consent_set, customer_create, phone_normalise
 from salon_crm.errors import Conflict
@@ -121,7 +122,9 @@ def _pick_day(request: HttpRequest, location: Location) -> tuple[date, date]:
 
 
 def _slots(location: Location, service: Service, staff: StaffMember | None, day: date) -> list:
-    """Free starts of the day; with "any" stylist one slot per start time (the first free one)."""
+    """Free starts of the day. With "any" stylist, one slot per start time, given to the free
+    stylist with the fewest bookings that day (so "any" spreads the work instead of always
+    filling the first name in the list)."""
     now = timezone.now()
     slots = [
         s
@@ -131,12 +134,20 @@ def _slots(location: Location, service: Service, staff: StaffMember | None, day:
         if s.start > now
     ]
     if staff is None:
-        seen, unique = set(), []
-        for slot in sorted(slots, key=lambda s: (s.start, s.staff.display_name)):
-            if slot.start not in seen:
-                seen.add(slot.start)
-                unique.append(slot)
-        slots = unique
+        start, end = day_bounds(location, day)
+        load = dict(
+            AppointmentItem.objects.filter(
+                appointment__location=location, start__gte=start, start__lt=end, is_active=True
+            )
+            .values_list("staff_id")
+            .annotate(n=Count("pk"))
+        )
+        best: dict = {}
+        for slot in slots:
+            rank = (load.get(slot.staff.pk, 0), slot.staff.display_name)
+            if slot.start not in best or rank < best[slot.start][0]:
+                best[slot.start] = (rank, slot)
+        slots = [slot for _rank, slot in best.values()]
     return sorted(slots, key=lambda s: s.start)
 
 

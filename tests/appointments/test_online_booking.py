@@ -190,3 +190,25 @@ def test_no_slot_offers_the_waitlist(client, salon, day):
     assert response.status_code == 200
     entry = WaitlistEntry.objects.get()
     assert (entry.customer.name, entry.date, entry.staff) == ("钱七", other_day, None)
+
+
+def test_any_stylist_goes_to_the_least_booked_one(client, salon, day):
+    # given the first stylist by name already has two bookings that day
+    for hour in (9, 17):
+        appointment_book(
+            customer=CustomerFactory(),
+            location=salon.location,
+            items=[BookingItem(service=salon.cut, staff=salon.stylist, start=at(salon, day, hour))],
+            source="front_desk",
+            booked_by=None,
+        )
+    url = reverse("appointments:online_book", args=[salon.location.code])
+    page = client.get(
+        url, {"service": salon.cut.pk, "staff": "any", "date": day.isoformat()}
+    ).content.decode()
+    # then the free 12:00 slot is offered with the other stylist
+    noon = at(salon, day, 12).isoformat()
+    assert (
+        f"start={noon.replace('+', '%2B').replace(':', '%3A')}&amp;slot_staff={salon.other_stylist.pk}"
+        in page
+    )
