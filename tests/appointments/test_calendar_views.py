@@ -422,3 +422,10 @@ def test_every_dialog_opens_with_its_title(client_as, salon, reception):
         response = client.get(url, HTTP_HX_REQUEST="true")
         assert response.status_code == 200
         assert f'<h2 class="modal-title h5" id="dialog-title">{title}</h2>' in response.content.decode()
+
+
+def test_names_are_escaped_in_the_grid(client_as, salon, reception):
+    book(salon, 10, customer=CustomerFactory(name='<script>alert("x")</script>'))
+    html = client_as(reception).get(reverse("appointments:day"), {"date": DAY.isoformat()}).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
