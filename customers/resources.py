@@ -151,9 +151,7 @@ class CustomerResource(resources.ModelResource):
     phone = fields.Field(attribute="phone", column_name="phone", widget=PhoneWidget())
     email = fields.Field(attribute="email", column_name="email", widget=widgets.CharWidget())
     gender = fields.Field(attribute="gender", column_name="gender", widget=ChoiceWidget(_GENDER_ALIASES))
-    birthday = fields.Field(
-        attribute="birthday", column_name="birthday", widget=widgets.DateWidget("%Y-%m-%d")
-    )
+    birthday = fields.Field(attribute="birthday", column_name="birthday", widget=ISODateWidget())
     skin_type = fields.Field(attribute="skin_type", column_name="skin_type", widget=ChoiceWidget())
     hair_type = fields.Field(attribute="hair_type", column_name="hair_type", widget=ChoiceWidget())
     allergies = fields.Field(attribute="allergies", column_name="allergies", widget=widgets.CharWidget())

@@ -268,5 +268,5 @@ def test_command_dry_run_and_errors(db, tmp_path, capsys):
     bad.write_text(GOOD.replace("1990-05-01", "1990-02-30"), encoding="utf-8")
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_customers", str(bad))
-    assert "line 2, birthday" in capsys.readouterr().err
+    assert "line 2, birthday: Enter a date as YYYY-MM-DD" in capsys.readouterr().err
     assert Customer.objects.get(external_id="A-1").birthday == date(1990, 5, 1)
