@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from appointments import booking_views
-from appointments.views import actions, calendar, checkout, stylist
+from appointments.views import actions, calendar, checkout, stylist, waitlist
 
 app_name = "appointments"
 urlpatterns = [
@@ -12,9 +12,9 @@ urlpatterns = [
     path("calendar/walk-in/", calendar.walk_in_dialog, name="walk_in"),
     path("calendar/client-lookup/", calendar.client_lookup, name="client_lookup"),
     path("calendar/safety/", calendar.safety_check, name="safety_check"),
-    path("calendar/waitlist/", calendar.waitlist_panel, name="waitlist_panel"),
-    path("calendar/waitlist/add/", calendar.waitlist_dialog, name="waitlist_add"),
-    path("calendar/waitlist/<int:pk>/book/", calendar.waitlist_book, name="waitlist_book"),
+    path("calendar/waitlist/", waitlist.waitlist_panel, name="waitlist_panel"),
+    path("calendar/waitlist/add/", waitlist.waitlist_dialog, name="waitlist_add"),
+    path("calendar/waitlist/<int:pk>/book/", waitlist.waitlist_book, name="waitlist_book"),
     # One appointment: details dialog and its actions
     path("appointments/<int:pk>/", actions.appointment_detail, name="detail"),
     path("appointments/<int:pk>/move/", actions.appointment_move_dialog, name="move"),

@@ -2,20 +2,19 @@
 waitlist panel and the week view of one stylist. Every write goes through appointments.services;
 a Conflict or ValidationError becomes a form error in the dialog, never a 500."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape as esc
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from accounts.access import staff_of
 from accounts.models import Location, StaffMember
@@ -23,28 +22,23 @@ from appointments import selectors
 from appointments.forms import (
     BookingForm,
     BookingItemFormSet,
-    WaitlistForm,
     WalkInForm,
     booking_items,
 )
-from appointments.models import AppointmentItem, AppointmentSource, AppointmentStatus, WaitlistEntry
+from appointments.models import AppointmentItem, AppointmentSource, AppointmentStatus
 from appointments.services import (
     BookingItem,
     SafetyWarningsError,
     appointment_book,
-    waitlist_add,
-    waitlist_matches,
-    waitlist_set_status,
     walk_in_create,
 )
-from appointments.services.rules import day_bounds, local_date, local_dt
+from appointments.services.rules import day_bounds, local_date
 from appointments.views.common import (
     add_service_errors,
     bookable_staff,
     dialog_done,
     is_stylist,
     location_or_404,
-    notify,
     offered_services,
     parse_day,
 )
@@ -145,31 +139,13 @@ def day_calendar(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/day.html", context)
 
 
-@login_required
-@permission_required("appointments.view_appointment", raise_exception=True)
-def waitlist_panel(request: HttpRequest) -> HttpResponse:
-    """Entries of the day that now have a free slot, each with a one-click booking."""
-    location = location_or_404(request)
-    day = parse_day(request.GET.get("date"), location)
-    matches = waitlist_matches(location=location, date=day)
-    waiting = WaitlistEntry.objects.filter(
-        location=location, date=day, status=WaitlistEntry.Status.WAITING
-    ).count()
-    with timezone.override(location.tz):
-        return render(
-            request,
-            "appointments/waitlist_panel.html",
-            {"matches": [(e, slots[:4]) for e, slots in matches], "waiting": waiting, "day": day},
-        )
-
-
 def _warnings_for(customer: Customer | None, services, day: date | None = None) -> list:
     if customer is None:
         return []
     return customer_safety_warnings(customer, [s for s in services if s], on=day)
 
 
-def _customer_from(form, user) -> Customer:
+def customer_from_form(form, user) -> Customer:
     """The picked client, or a new one from name + phone (a phone on file is a form error)."""
     data = form.cleaned_data
     if data.get("customer"):
@@ -225,7 +201,7 @@ def book_dialog(request: HttpRequest) -> HttpResponse:
             appointment, warnings = _attempt(
                 form,
                 lambda: appointment_book(
-                    customer=_customer_from(form, request.user),
+                    customer=customer_from_form(form, request.user),
                     location=location,
                     items=[BookingItem(service=s, staff=st, start=t) for s, st, t in planned],
                     source=AppointmentSource.FRONT_DESK,
@@ -283,7 +259,7 @@ def walk_in_dialog(request: HttpRequest) -> HttpResponse:
         appointment, warnings = _attempt(
             form,
             lambda: walk_in_create(
-                customer=_customer_from(form, request.user),
+                customer=customer_from_form(form, request.user),
                 location=location,
                 service=form.cleaned_data["service"],
                 staff=form.cleaned_data["staff"],
@@ -294,77 +270,6 @@ def walk_in_dialog(request: HttpRequest) -> HttpResponse:
         if appointment is not None:
             return dialog_done(_("Walk-in added for %(name)s.") % {"name": appointment.customer.name})
     return render(request, "appointments/dialogs/walk_in.html", {"form": form, "warnings": warnings})
-
-
-@login_required
-@permission_required("appointments.add_waitlistentry", raise_exception=True)
-def waitlist_dialog(request: HttpRequest) -> HttpResponse:
-    location = location_or_404(request)
-    day = parse_day(request.GET.get("date"), location)
-    form = WaitlistForm(
-        request.POST or None,
-        initial={"date": day},
-        services=offered_services(location),
-        staff=bookable_staff(location),
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            customer = _customer_from(form, request.user)
-            waitlist_add(
-                customer=customer,
-                location=location,
-                service=data["service"],
-                date=data["date"],
-                staff=data["staff"],
-                earliest=data["earliest"],
-                latest=data["latest"],
-                by=request.user,
-                notes=data["notes"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return dialog_done(_("%(name)s is on the waitlist.") % {"name": customer.name})
-    return render(request, "appointments/dialogs/waitlist.html", {"form": form})
-
-
-@login_required
-@permission_required("appointments.add_appointment", raise_exception=True)
-@require_POST
-def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
-    """One click from the waitlist panel: book the entry into the offered slot."""
-    location = location_or_404(request)
-    entry = get_object_or_404(
-        WaitlistEntry.objects.select_related("customer", "service"),
-        pk=pk,
-        location=location,
-        status=WaitlistEntry.Status.WAITING,
-    )
-    staff = get_object_or_404(bookable_staff(location), pk=request.POST.get("staff") or 0)
-    try:
-        start = datetime.fromisoformat(request.POST.get("start", ""))
-    except ValueError:
-        return HttpResponse(_("That slot is no longer valid."), status=400)
-    if timezone.is_naive(start):
-        start = local_dt(location, start.date(), start.time())
-    try:
-        appointment_book(
-            customer=entry.customer,
-            location=location,
-            items=[BookingItem(service=entry.service, staff=staff, start=start)],
-            source=AppointmentSource.PHONE,
-            booked_by=request.user,
-            notes=entry.notes,
-            override_reason=request.POST.get("override_reason", ""),
-        )
-        waitlist_set_status(entry=entry, status=WaitlistEntry.Status.BOOKED, by=request.user)
-    except SafetyWarningsError:
-        # Safety warnings need a reason: the desk books from an empty slot and gives one.
-        return notify(_("This client has safety warnings: book from an empty slot and give a reason."))
-    except (Conflict, ValidationError):
-        return notify(SLOT_TAKEN)
-    return dialog_done(_("Booked %(name)s from the waitlist.") % {"name": entry.customer.name})
 
 
 def _staff_week(staff: StaffMember, location: Location, monday: date) -> list[AppointmentItem]:
