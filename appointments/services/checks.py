@@ -237,6 +237,11 @@ def _safety(
     *, customer: Customer, services: list[Service], by, override_reason: str, context: str, on
 ) -> None:
     warnings = customer_safety_warnings(customer, services, on=on)
+    if by is None:
+        # A client booking themselves online: an allergy note must not stop them booking a
+        # haircut (the desk sees it again at check-in, where going ahead needs a reason), but a
+        # missing, expired or failed patch test for a colour does: nobody can override it here.
+        warnings = [w for w in warnings if w.code.startswith("patch_test")]
     if not warnings:
         return
     if not (override_reason or "").strip() or by is None:

@@ -212,3 +212,26 @@ def test_any_stylist_goes_to_the_least_booked_one(client, salon, day):
         f"start={noon.replace('+', '%2B').replace(':', '%3A')}&amp;slot_staff={salon.other_stylist.pk}"
         in page
     )
+
+
+def test_an_allergy_note_does_not_stop_a_client_booking_a_cut_online(client, salon, day):
+    CustomerFactory(name="Li Mei", phone="+8613700001234", allergies="Nickel")
+    response = submit(client, salon, at(salon, day, 10), name="Li Mei", phone="13700001234")
+    assert response.status_code == 302
+    assert Appointment.objects.get().customer.allergies == "Nickel"
+
+
+def test_a_colour_without_a_valid_patch_test_cannot_be_booked_online(client, salon, day):
+    salon.colour.requires_patch_test = True
+    salon.colour.save(update_fields=["requires_patch_test"])
+    CustomerFactory(name="Li Mei", phone="+8613700001234")
+    data = {
+        "service": salon.colour.pk,
+        "staff": salon.stylist.pk,
+        "start": at(salon, day, 10).isoformat(),
+        "name": "Li Mei",
+        "phone": "13700001234",
+    }
+    response = client.post(reverse("appointments:online_submit", args=[salon.location.code]), data)
+    assert response.status_code in (400, 409)
+    assert Appointment.objects.count() == 0
