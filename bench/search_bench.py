@@ -345,7 +345,7 @@ def inputs(conn, per_kind: int, seed: int = 7) -> dict[str, list[str]]:
 
 def measure_sql(conn, queries: dict[str, list[str]], repeat: int) -> dict[str, list[list[float]]]:
     """times[kind][i] = the `repeat` timings of input i (separate passes over all inputs)."""
-    from customers.search import SEARCH_SETTINGS_SQL, search_sql
+    from customers.search import search_settings_sql, search_sql
 
     conn.rollback()
     conn.autocommit = True  # as Django runs it: each statement its own transaction
@@ -355,32 +355,32 @@ def measure_sql(conn, queries: dict[str, list[str]], repeat: int) -> dict[str, l
         for kind, qs in queries.items():
             for q in qs:  # warm-up pass: the cache is warm when timing starts
                 sql, params = search_sql(q, 20)
-                cur.execute(SEARCH_SETTINGS_SQL + sql, params)
+                cur.execute(search_settings_sql(q) + sql, params)
                 cur.fetchall()
             times[kind] = [[] for _ in qs]
             for _ in range(repeat):
                 for i, q in enumerate(qs):
                     sql, params = search_sql(q, 20)
                     t = time.perf_counter()
-                    cur.execute(SEARCH_SETTINGS_SQL + sql, params)
+                    cur.execute(search_settings_sql(q) + sql, params)
                     cur.fetchall()
                     times[kind][i].append((time.perf_counter() - t) * 1000)
     return times
 
 
 def explain_worst(conn, queries: dict[str, list[str]], sql_times: dict[str, list[float]]) -> dict[str, str]:
-    from customers.search import SEARCH_SETTINGS_SQL, search_sql
+    from customers.search import search_settings_sql, search_sql
 
     plans = {}
     with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute(SEARCH_SETTINGS_SQL)
         for kind, qs in queries.items():
             worst = qs[max(range(len(qs)), key=lambda i: min(sql_times[kind][i]))]
             sql, params = search_sql(worst, 20)
+            cur.execute("BEGIN")
+            cur.execute(search_settings_sql(worst))  # the same settings, for this transaction
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             plans[kind] = f"q = {worst!r}\n" + "\n".join(r[0] for r in cur.fetchall())
-        cur.execute("ROLLBACK")
+            cur.execute("ROLLBACK")
     return plans
 
 

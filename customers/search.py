@@ -169,20 +169,30 @@ def _branch_match(branch: Branch) -> tuple[str, list]:
     return f"{col} ILIKE %s", ["%" + _like_escape(branch.value) + "%"]
 
 
-# GIN branches (Han pieces, trigrams) have no order to keep: any 20 of 12,000 clients whose
-# name holds 伟 will do, so the GIN scan may stop collecting early (a soft limit; exact below it).
+# The Han-piece branch has no order to keep: any 20 of the 12,000 clients whose name holds 伟
+# will do, so its GIN scan may stop collecting early (gin_fuzzy_search_limit: a soft limit,
+# exact below it). Only for a one-key containment with nothing filtered after it: GIN drops
+# items of *each* key at random, so a multi-trigram AND (or a LIKE recheck) could lose rows.
 GIN_FUZZY_LIMIT = 1000
-# Sent in front of the search statement, in the same round trip, transaction-local. Every
-# branch is meant to be an index scan; with LIMIT 20 and a trigram estimate of "thousands of
-# matches" the planner otherwise bets on a sequential scan that stops early - and loses when
-# the matches are few (seen at 1M rows: '%moo%' 5 ms, rarer substrings 100+ ms; SEARCH.md).
-SEARCH_SETTINGS_SQL = (
-    f"SELECT set_config('gin_fuzzy_search_limit', '{GIN_FUZZY_LIMIT}', true),"
-    " set_config('enable_seqscan', 'off', true); "
-)
+# Every branch is meant to be an index scan; with LIMIT 20 and a trigram estimate of
+# "thousands of matches" the planner otherwise bets on a sequential scan that stops early -
+# and loses when the matches are few (seen at 1M rows: '%moo%' 5 ms, rarer substrings 100+ ms).
+_SEQSCAN_OFF = "set_config('enable_seqscan', 'off', true)"
 _RESET_SETTINGS_SQL = (
     "SELECT set_config('gin_fuzzy_search_limit', '0', true), set_config('enable_seqscan', 'on', true)"
 )
+
+
+def search_settings_sql(q: str) -> str:
+    """Sent in front of the search statement for `q`, in the same round trip; both settings
+    are transaction-local (autocommit: they end with the statement)."""
+    branches = search_plan(q)
+    fuzzy_safe = any(b.op == PIECE for b in branches) and all(
+        b.op == PREFIX or (b.op == PIECE and not b.also_contains) for b in branches
+    )
+    if fuzzy_safe:
+        return f"SELECT {_SEQSCAN_OFF}, set_config('gin_fuzzy_search_limit', '{GIN_FUZZY_LIMIT}', true); "
+    return f"SELECT {_SEQSCAN_OFF}; "
 
 
 def search_sql(q: str, limit: int = 20) -> tuple[str, list]:
@@ -248,7 +258,7 @@ def customer_search_ids(*, q: str, limit: int = 20) -> list[int]:
         with connection.cursor() as cursor:
             # One round trip: in autocommit the two statements share one implicit
             # transaction, so the transaction-local setting ends with it.
-            cursor.execute(SEARCH_SETTINGS_SQL + sql, params)
+            cursor.execute(search_settings_sql(q) + sql, params)
             ids = [row[0] for row in cursor.fetchall()]
             if connection.in_atomic_block:  # inside a caller's transaction: put it back now
                 cursor.execute(_RESET_SETTINGS_SQL)
@@ -283,7 +293,7 @@ def customer_search(*, q: str, limit: int = 20) -> list:
         + sql
         + ") s) o JOIN customers_customer c ON c.id = o.id ORDER BY o.pos"
     )
-    customers = list(Customer.objects.raw(SEARCH_SETTINGS_SQL + rows_sql, params))
+    customers = list(Customer.objects.raw(search_settings_sql(q) + rows_sql, params))
     if connection.in_atomic_block:  # inside a caller's transaction: put the setting back now
         with connection.cursor() as cursor:
             cursor.execute(_RESET_SETTINGS_SQL)

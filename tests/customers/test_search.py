@@ -193,3 +193,15 @@ def test_prefix_branches_read_in_index_order(people):
     assert any("customers_customer_pinyin_pat" in line for line in branch_lines), plan
     # No sort anywhere: branches stream in rank order under the outer LIMIT.
     assert not any("Sort" in line for line in plan), plan
+
+
+def test_fuzzy_gin_limit_only_for_a_lone_han_piece():
+    # GIN drops items of each key at random under the limit: fine for one key (any 20 of
+    # thousands), wrong for a multi-trigram AND or a piece rechecked by LIKE.
+    from customers.search import search_settings_sql
+
+    assert "gin_fuzzy_search_limit" in search_settings_sql("伟")
+    assert "gin_fuzzy_search_limit" in search_settings_sql("伟明")
+    for q in ("伟明华", "martinez", "zs", "1234", "a@b.cn"):
+        assert "gin_fuzzy_search_limit" not in search_settings_sql(q), q
+        assert "enable_seqscan" in search_settings_sql(q)
