@@ -234,20 +234,23 @@ def ensure_database(base_url: str, db: str) -> str:
 def search_indexes() -> dict[str, str]:
     import importlib
 
-    return importlib.import_module("customers.migrations.0002_search_indexes")._INDEXES
+    return {
+        **importlib.import_module("customers.migrations.0002_search_indexes")._INDEXES,
+        **importlib.import_module("customers.migrations.0003_name_surname_key")._INDEXES,
+    }
 
 
 def generate(conn, rows: int, seed: int = 20261122) -> None:
-    from customers.search import name_pieces, name_pinyin
+    from customers.search import name_pieces, name_pinyin, name_surname_key
 
     rng = random.Random(seed)
-    derived: dict[str, tuple[str, str, str]] = {}
+    derived: dict[str, tuple[str, str, str, str]] = {}
 
-    def derive(name: str) -> tuple[str, str, str]:
+    def derive(name: str) -> tuple[str, str, str, str]:
         if name not in derived:
             full, initials = name_pinyin(name)
-            pieces = name_pieces(name)
-            derived[name] = (full, initials, "[" + ",".join(f'"{p}"' for p in pieces) + "]")
+            pieces = "[" + ",".join(f'"{p}"' for p in name_pieces(name)) + "]"
+            derived[name] = (full, initials, pieces, name_surname_key(name))
         return derived[name]
 
     with conn.cursor() as cur:
@@ -259,7 +262,7 @@ def generate(conn, rows: int, seed: int = 20261122) -> None:
     numbers = rng.sample(range(10**8), rows)
     now = datetime.now(UTC)
     columns = (
-        "name,name_pinyin,name_initials,name_pieces,phone,phone_rev,email,gender,birthday,source,"
+        "name,name_pinyin,name_initials,name_pieces,name_surname_key,phone,phone_rev,email,gender,birthday,source,"
         "skin_type,skin_notes,hair_type,hair_notes,allergies,contraindications,medical_notes,"
         "preferences,notes,consent_sms,consent_email,consent_wechat,do_not_contact,created_at,updated_at"
     )
@@ -276,12 +279,23 @@ def generate(conn, rows: int, seed: int = 20261122) -> None:
             else:
                 name = f"{rng.choice(WESTERN_FIRST)} {rng.choice(WESTERN_LAST)}"
                 gender = rng.choice(("female", "male", ""))
-            full, initials, pieces = derive(name)
+            full, initials, pieces, surname_key = derive(name)
             national = rng.choice(MOBILE_PREFIXES) + f"{numbers[i]:08d}"
             email = f"{full[:12]}{i}@example.com" if rng.random() < 0.33 else ""
             birthday = f"{rng.randint(1955, 2006)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
             created = now.isoformat()
-            fields = [name, full, initials, pieces, "+86" + national, national[::-1], email, gender, birthday]
+            fields = [
+                name,
+                full,
+                initials,
+                pieces,
+                surname_key,
+                "+86" + national,
+                national[::-1],
+                email,
+                gender,
+                birthday,
+            ]
             fields += ["import", "", "", "", "", "", "", "", "", "", "f", "f", "f", "f", created, created]
             buf.write("\t".join(fields) + "\n")
         buf.seek(0)

@@ -80,6 +80,8 @@ class Customer(models.Model):
     name_pinyin = models.CharField(max_length=300, blank=True, editable=False, default="")
     name_initials = models.CharField(max_length=100, blank=True, editable=False, default="")
     name_pieces = models.JSONField(default=list, blank=True, editable=False)
+    # Western names, last word first ('Emily Clark' → 'clarkemily'): a surname prefix in index order.
+    name_surname_key = models.CharField(max_length=300, blank=True, editable=False, default="")
     phone = PhoneNumberField(_("phone"), unique=True, null=True, blank=True)
     phone_rev = models.CharField(max_length=20, blank=True, editable=False, default="")
     email = models.EmailField(_("email"), blank=True)

@@ -35,6 +35,18 @@ def name_pieces(name: str) -> list[str]:
     return sorted(pieces)
 
 
+def name_surname_key(name: str) -> str:
+    """'clarkemily' for 'Emily Clark' (the last word, then the others, lower-case letters and
+    digits only): 'cla' then finds Clark by prefix in index order instead of by trigrams.
+    Only for names of two or more Latin words; Chinese names already start with the surname."""
+    if _HAN.search(name or ""):
+        return ""
+    words = [w for w in ("".join(_LATIN_WORD.findall(part.lower())) for part in (name or "").split()) if w]
+    if len(words) < 2:
+        return ""
+    return "".join([words[-1], *words[:-1]])[:300]
+
+
 def phone_reversed(phone) -> str:
     """Digits of the national number, reversed: a phone *suffix* search becomes a prefix search."""
     if not phone:
@@ -47,8 +59,9 @@ def derive_search_fields(customer) -> list[str]:
     """Fill the derived search columns from name and phone; returns the field names set."""
     customer.name_pinyin, customer.name_initials = name_pinyin(customer.name)
     customer.name_pieces = name_pieces(customer.name)
+    customer.name_surname_key = name_surname_key(customer.name)
     customer.phone_rev = phone_reversed(customer.phone)
-    return ["name_pinyin", "name_initials", "name_pieces", "phone_rev"]
+    return ["name_pinyin", "name_initials", "name_pieces", "name_surname_key", "phone_rev"]
 
 
 # ---- customer_search ------------------------------------------------------------------------
@@ -89,7 +102,8 @@ def search_plan(q: str) -> list[Branch]:
     digits  → 1 phone ends with them, 2 national number starts with them (3+ digits)
     letters → 1 pinyin initials start with them (`zs` → 张三 before 张思远 'zsy'),
               2 full pinyin starts with them (`zhangs`, also Western names: `emi` → Emily),
-              3 name contains them (3+ letters, case-insensitive)
+              3 a Western surname starts with them (`cla` → Emily Clark),
+              4 name contains them (3+ letters, case-insensitive)
     Han     → 1 name starts with them, 2 a 1–2 character piece inside the name (伟 → 张伟明)
     email   → 1 email contains the text (only with '@': emails hold pinyin, so a trigram
               branch on every word typed would read thousands of emails for `zhang`)
@@ -120,8 +134,9 @@ def search_plan(q: str) -> list[Branch]:
             if " " not in low:
                 branches.append(Branch(1, "name_initials", PREFIX, compact))
             branches.append(Branch(2, "name_pinyin", PREFIX, compact))
+            branches.append(Branch(3, "name_surname_key", PREFIX, compact))
         if len(low) >= 3:
-            branches.append(Branch(3, "name", CONTAINS, text))
+            branches.append(Branch(4, "name", CONTAINS, text))
         return branches
     if _HAN_ONLY.match(text):
         branches.append(Branch(1, "name", PREFIX, text))

@@ -88,6 +88,23 @@ def test_chinese_three_characters_inside(db):
     assert names(customer_search(q="伟明华")) == ["司马伟明华"]
 
 
+def test_surname_key():
+    from customers.search import name_surname_key
+
+    assert name_surname_key("Emily Clark") == "clarkemily"
+    assert name_surname_key("Mary Ann O'Neil") == "oneilmaryann"
+    assert name_surname_key("Emily") == ""
+    assert name_surname_key("张三") == ""
+    assert name_surname_key("Lily 王") == ""
+
+
+def test_western_surname_prefix_ranks_before_substring(db):
+    CustomerFactory(name="Ann Edwards")  # 'ward' inside the surname: substring, rank 4
+    CustomerFactory(name="Tom Ward")  # surname starts with 'ward': rank 3
+    CustomerFactory(name="Wardell Moss")  # first name starts with 'ward': full pinyin, rank 2
+    assert names(customer_search(q="ward")) == ["Wardell Moss", "Tom Ward", "Ann Edwards"]
+
+
 def test_western_prefix_and_substring(people):
     # 'cla': no initials/pinyin start; substring of both surnames (case-insensitive).
     assert sorted(names(customer_search(q="cla"))) == ["Emily Clark", "Oliver Clarkson"]
@@ -134,11 +151,16 @@ def test_matched_by_two_branches_once(db):
 
 def test_plan_per_kind():
     assert [(b.rank, b.column) for b in search_plan("1234")] == [(1, "phone_rev"), (2, "phone")]
-    assert [(b.rank, b.column) for b in search_plan("zs")] == [(1, "name_initials"), (2, "name_pinyin")]
+    assert [(b.rank, b.column) for b in search_plan("zs")] == [
+        (1, "name_initials"),
+        (2, "name_pinyin"),
+        (3, "name_surname_key"),
+    ]
     assert [(b.rank, b.column) for b in search_plan("zhangs")] == [
         (1, "name_initials"),
         (2, "name_pinyin"),
-        (3, "name"),
+        (3, "name_surname_key"),
+        (4, "name"),
     ]
     assert [(b.rank, b.column) for b in search_plan("伟")] == [(1, "name"), (2, "name_pieces")]
     assert [(b.rank, b.column) for b in search_plan("a@b")] == [(1, "email")]
