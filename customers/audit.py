@@ -14,7 +14,14 @@ def register_models() -> None:
         return
     auditlog.register(
         Customer,
-        exclude_fields=["name_pinyin", "name_initials", "name_pieces", "phone_rev", "updated_at"],
+        exclude_fields=[
+            "name_pinyin",
+            "name_initials",
+            "name_pieces",
+            "name_surname_key",
+            "phone_rev",
+            "updated_at",
+        ],
         mask_fields=["allergies", "contraindications", "medical_notes"],
         mask_callable=REDACT,
         m2m_fields={"tags"},

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import role_of, staff_of
 from accounts.models import Role
 from customers import selectors, services
+from customers.duplicates import similar_customers
 from customers.forms import (
     ConsentForm,
     CustomerForm,
@@ -67,8 +68,10 @@ def customer_detail(request, pk: int):
     return render(request, "customers/detail.html", context)
 
 
-def _customer_form_page(request, *, form, customer: Customer | None, duplicate_pk: int | None = None):
-    context = {"form": form, "customer": customer, "duplicate_pk": duplicate_pk}
+def _customer_form_page(
+    request, *, form, customer: Customer | None, duplicate_pk: int | None = None, similar=()
+):
+    context = {"form": form, "customer": customer, "duplicate_pk": duplicate_pk, "similar": similar}
     return render(request, "customers/form.html", context)
 
 
@@ -78,8 +81,15 @@ def customer_create(request):
     with_health = _may_write_new_health(request.user)
     form = CustomerForm(request.POST or None, with_health=with_health)
     duplicate_pk = None
+    similar: list[Customer] = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        # Same name (or same name read aloud) and same birthday: probably the same person.
+        # Warn once; the receptionist either opens the existing card or confirms.
+        if not request.POST.get("confirm_similar"):
+            similar = similar_customers(name=data.get("name", ""), birthday=data.get("birthday"))
+        if similar:
+            return _customer_form_page(request, form=form, customer=None, similar=similar)
         try:
             customer = services.customer_create(user=request.user, **data)
         except ValidationError as exc:

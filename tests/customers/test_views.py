@@ -252,3 +252,28 @@ def test_pending_patch_test_result_from_the_card(client_as, stylist, reception):
     assert client_as(stylist).post(url, {"result": "failed"}).status_code == 302
     test.refresh_from_db()
     assert test.result == "failed"
+
+
+def test_similar_name_and_same_birthday_warns_once_then_creates_on_confirm(client_as, reception):
+    existing = CustomerFactory(name="张三", birthday="1990-05-01", phone="+8613800138000")
+    client = client_as(reception)
+    data = {"name": "章三", "phone": "139 0000 1111", "birthday": "1990-05-01"}  # same name read aloud
+    # when: first save
+    warned = client.post(reverse("customers:create"), data)
+    # then: a warning naming the existing client, nothing saved
+    html = warned.content.decode()
+    assert warned.status_code == 200 and 'id="similar-warning"' in html
+    assert reverse("customers:detail", args=[existing.pk]) in html
+    assert Customer.objects.count() == 1
+    # when: saved again with the confirmation
+    created = client.post(reverse("customers:create"), {**data, "confirm_similar": "1"})
+    assert created.status_code == 302
+    assert Customer.objects.count() == 2
+
+
+def test_same_name_different_birthday_does_not_warn(client_as, reception):
+    CustomerFactory(name="张三", birthday="1990-05-01")
+    response = client_as(reception).post(
+        reverse("customers:create"), {"name": "张三", "phone": "139 0000 1111", "birthday": "1991-05-01"}
+    )
+    assert response.status_code == 302
