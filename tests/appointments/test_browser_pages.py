@@ -10,24 +10,16 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, Visit
-from tests.accounts.factories import PASSWORD
 from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory
 from tests.appointments.fixtures_core import DAY
+from tests.browser import login as _login
 
 # test-results/ by default (pytest-playwright empties it at session start, so a parallel run may
 # wipe it: point SCREENSHOTS_DIR elsewhere to keep a run's pictures).
 SHOTS = os.environ.get("SCREENSHOTS_DIR", "test-results")
 salon = fixtures_core.salon
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#nav-items")).to_be_visible()
 
 
 def test_reception_books_two_services_checks_in_and_checks_out(live_server, page, salon, reception):

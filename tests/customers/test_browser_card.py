@@ -4,18 +4,10 @@ red allergy warning; reception adds a walk-in through the header dialog."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.accounts.factories import PASSWORD
+from tests.browser import login as _login
 from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#nav-items")).to_be_visible()
 
 
 def test_stylist_sees_masked_phone_and_red_allergy_warning(live_server, page, stylist):

@@ -4,18 +4,10 @@ allergy warning; the keyboard alone gets there too."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.accounts.factories import PASSWORD
+from tests.browser import login as _login
 from tests.customers.factories import CustomerFactory, TagFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#nav-items")).to_be_visible()
 
 
 @pytest.fixture

@@ -1,0 +1,14 @@
+"""Helpers shared by the browser tests (pytest-playwright on Debian's Chromium)."""
+
+from playwright.sync_api import expect
+
+from tests.accounts.factories import PASSWORD
+
+
+def login(page, live_server, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real form and wait for the header navigation."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#nav-items")).to_be_visible()
