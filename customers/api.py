@@ -28,7 +28,14 @@ from customers.models import (
     PatchTest,
     SkinType,
 )
-from customers.privacy import can_read_health, can_see_full_phone, can_write_health, display_phone
+from customers.privacy import (
+    can_read_health,
+    can_see_full_phone,
+    can_write_health,
+    display_phone,
+    phone_display_for,
+)
+from customers.search import SearchRow, customer_search_rows
 
 HEALTH = ("allergies", "contraindications", "medical_notes")
 
@@ -48,6 +55,27 @@ class CustomerListOutput(serializers.ModelSerializer):
 
     def get_phone(self, obj) -> str:
         return display_phone(self.context["request"].user, obj.phone)
+
+
+_CREATED_AT = serializers.DateTimeField()  # the same representation as CustomerListOutput's
+
+
+def search_results_data(user, rows: list[SearchRow]) -> list[dict]:
+    """CustomerListOutput's fields for search rows, without a Customer or a serializer per row
+    (search as you type: p95 ≤ 10 ms): the phone permission is decided once per request."""
+    phone = phone_display_for(user)
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "phone": phone(row.phone),
+            "email": row.email,
+            "tags": row.tags,
+            "preferred_staff": row.preferred_staff_id,
+            "created_at": _CREATED_AT.to_representation(row.created_at),
+        }
+        for row in rows
+    ]
 
 
 class CustomerDetailOutput(CustomerListOutput):
@@ -144,11 +172,8 @@ class CustomerListApi(APIView):
         q = (request.query_params.get("q") or "").strip()
         paginator = self.CustomerListPagination()
         if q:
-            from customers.search import customer_search  # the search engineer's module
-
             limit = min(max(_int(request.query_params.get("limit"), 20), 1), 100)
-            rows = customer_search(q=q, limit=limit)
-            data = CustomerListOutput(rows, many=True, context={"request": request}).data
+            data = search_results_data(request.user, customer_search_rows(q=q, limit=limit))
             return Response({"count": len(data), "next": None, "previous": None, "results": data})
         page = paginator.paginate_queryset(selectors.customer_list_newest(), request, view=self)
         return paginator.get_paginated_response(

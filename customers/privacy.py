@@ -6,6 +6,7 @@ from collections.abc import Callable
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from phonenumber_field.phonenumber import to_python
 
 from accounts.access import role_of, staff_of
 from accounts.models import Role, StaffMember
@@ -46,6 +47,18 @@ def display_phone(user: AbstractBaseUser, phone) -> str:
     if can_see_full_phone(user):
         return format_phone(phone)
     return mask_phone(phone)
+
+
+def phone_display_for(user: AbstractBaseUser) -> Callable[[object], str]:
+    """display_phone with the permission decided once, for a list of stored values (E.164
+    text or PhoneNumber): each number is parsed once, as the model field would on load."""
+    shown = format_phone if can_see_full_phone(user) else mask_phone
+
+    def display(value) -> str:
+        # Both formatters answer "" for an empty number themselves.
+        return shown(to_python(value)) if value else ""
+
+    return display
 
 
 def can_read_health(user: AbstractBaseUser) -> bool:

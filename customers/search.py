@@ -4,6 +4,8 @@ at query time; see shared SEARCH.md for the shapes that reach the floor."""
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from pypinyin import Style, lazy_pinyin
 
@@ -314,3 +316,61 @@ def customer_search(*, q: str, limit: int = 20) -> list:
             cursor.execute(_RESET_SETTINGS_SQL)
     prefetch_related_objects(customers, "tags", "preferred_staff")
     return customers
+
+
+class SearchRow(NamedTuple):
+    """What a result line of the search list needs, read without building a Customer (the
+    phone field would parse every number on load): `phone` is the stored value (E.164 text on
+    PostgreSQL), `tags` the tag names in name order (Tag.Meta.ordering)."""
+
+    id: int
+    name: str
+    phone: object
+    email: str
+    preferred_staff_id: int | None
+    created_at: datetime
+    tags: list[str]
+
+
+# The tag names ride along in the same statement as a sorted array (one round trip, no prefetch).
+_ROW_COLUMNS = (
+    "c.id, c.name, c.phone, c.email, c.preferred_staff_id, c.created_at, ARRAY("
+    "SELECT t.name::text FROM customers_customer_tags ct JOIN customers_tag t ON t.id = ct.tag_id"
+    " WHERE ct.customer_id = c.id ORDER BY t.name) AS tags"
+)
+
+
+def customer_search_rows(*, q: str, limit: int = 20) -> list[SearchRow]:
+    """customer_search's matches in the same order, as plain rows for the API list.
+    PostgreSQL: one statement (plus the setting reset inside a caller's transaction).
+    SQLite: the branch queries, then the clients and their tags (two queries)."""
+    from django.db import connection
+
+    from customers.models import Customer
+
+    limit = max(1, min(int(limit), 100))
+    if connection.vendor != "postgresql":
+        ids = customer_search_ids(q=q, limit=limit)
+        if not ids:
+            return []
+        cols = ("pk", "name", "phone", "email", "preferred_staff_id", "created_at")
+        by_pk = {r[0]: r for r in Customer.objects.filter(pk__in=ids).values_list(*cols)}
+        tags: dict[int, list[str]] = {pk: [] for pk in by_pk}
+        through = Customer.tags.through.objects.filter(customer_id__in=by_pk)
+        for customer_id, tag_name in through.order_by("tag__name").values_list("customer_id", "tag__name"):
+            tags[customer_id].append(tag_name)
+        return [SearchRow(*by_pk[pk], tags[pk]) for pk in ids if pk in by_pk]
+    sql, params = search_sql(q, limit)
+    if not sql:
+        return []
+    rows_sql = (
+        f"SELECT {_ROW_COLUMNS} FROM (SELECT id, row_number() OVER () AS pos FROM ("
+        + sql
+        + ") s) o JOIN customers_customer c ON c.id = o.id ORDER BY o.pos"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(search_settings_sql(q) + rows_sql, params)
+        rows = [SearchRow(*row) for row in cursor.fetchall()]
+        if connection.in_atomic_block:  # inside a caller's transaction: put the setting back now
+            cursor.execute(_RESET_SETTINGS_SQL)
+    return rows
