@@ -73,3 +73,26 @@ def test_api_search_query_count_constant(api_as, reception, stylist, django_asse
     assert len(results) == 20 and all(
         r["preferred_staff"] == stylist.pk and "VIP" in r["tags"] for r in results
     )
+
+
+@pytest.mark.parametrize("role", ["reception", "stylist"])
+def test_phone_display_for_equals_display_phone(request, role):
+    from phonenumber_field.phonenumber import to_python
+
+    from customers.privacy import display_phone, phone_display_for
+
+    user = request.getfixturevalue(role).user
+    display = phone_display_for(user)
+    values = [
+        "+8613800138000",
+        "+447911123456",
+        "+85221234567",
+        "+12025550123",
+        "not a phone",
+        "12",
+        "",
+        None,
+    ]
+    for value in values:
+        assert display(value) == display_phone(user, to_python(value)), value
+    assert display("+8613800138000") == ("138****8000" if role == "stylist" else "138 0013 8000")
