@@ -431,10 +431,16 @@ def measure_api(queries: dict[str, list[str]], repeat: int) -> dict[str, list[li
     return times
 
 
-def measure_selector(queries: dict[str, list[str]], repeat: int) -> dict[str, list[list[float]]]:
+def measure_selector(
+    queries: dict[str, list[str]], repeat: int, rows: bool = False
+) -> dict[str, list[list[float]]]:
     """customer_search(q=...) in-process: the SQL plus building 20 Customer instances (phone
-    parsing, decryption hooks) and prefetching tags - the selector's share of the API time."""
-    from customers.search import customer_search
+    parsing, decryption hooks) and prefetching tags (what the pages use); with rows=True
+    customer_search_rows(q=...), the plain rows with their tag names that the API serialises."""
+    from customers.search import customer_search as selector
+    from customers.search import customer_search_rows
+
+    customer_search = customer_search_rows if rows else selector
 
     times: dict[str, list[list[float]]] = {}
     for kind, qs in queries.items():
@@ -471,7 +477,7 @@ def _table(columns: dict[str, dict | str], pick, label: str) -> list[str]:
     return [*lines, row, "", "(milliseconds)", ""]
 
 
-def report(args, count, size, sql_times, selector_times, api_times, plans, load) -> str:
+def report(args, count, size, sql_times, selector_times, rows_times, api_times, plans, load) -> str:
     lines = [
         "# Client search benchmark",
         "",
@@ -479,7 +485,9 @@ def report(args, count, size, sql_times, selector_times, api_times, plans, load)
         f" `{args.db}` (heap {size[0]}, indexes {size[1]}), {args.queries} different inputs per kind,"
         f" each run {args.repeat} times (separate passes), warm cache, top 20. SQL = the selector's"
         " statement over psycopg2 (execute + fetch, local TCP); selector = `customer_search(q=...)`"
-        " in-process (SQL + model instances + tags); API = `GET /api/v1/customers/?q=` with a DRF"
+        " in-process (SQL + model instances + tags; the header box and list page); rows ="
+        " `customer_search_rows(q=...)` (the same matches as plain rows with tag names, one"
+        " statement; what the API serialises); API = `GET /api/v1/customers/?q=` with a DRF"
         " token through the in-process Django test client (DEBUG off): middleware, authentication,"
         " permissions, the selector, serializer, JSON.",
         "",
@@ -490,7 +498,7 @@ def report(args, count, size, sql_times, selector_times, api_times, plans, load)
         "Targets: SQL p95 ≤ 2 ms (2× the ~1 ms floor of shared SEARCH.md); API p95 ≤ 10 ms.",
         "",
     ]
-    columns = {"SQL": sql_times, "selector": selector_times, "API": api_times}
+    columns = {"SQL": sql_times, "selector": selector_times, "rows": rows_times, "API": api_times}
     lines += _table(columns, lambda t: t[0], "First pass (each input once)")
     lines += _table(columns, min, f"Best of {args.repeat} per input")
     if not isinstance(api_times, dict):
@@ -553,13 +561,15 @@ def main() -> None:
     conn.close()
     api_times: dict | str = "skipped (--no-api)"
     selector_times: dict | str = "skipped (--no-api)"
+    rows_times: dict | str = "skipped (--no-api)"
     if not args.no_api:
         log("measuring the selector")
         selector_times = measure_selector(queries, args.repeat)
+        rows_times = measure_selector(queries, args.repeat, rows=True)
         log("measuring API")
         api_times = measure_api(queries, args.repeat)
     load = (load_before, os.getloadavg()[0])
-    text = report(args, count, size, sql_times, selector_times, api_times, plans, load)
+    text = report(args, count, size, sql_times, selector_times, rows_times, api_times, plans, load)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(text.split("## Plan")[0])

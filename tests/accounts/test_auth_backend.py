@@ -38,3 +38,12 @@ def test_inactive_users_have_none(stylist):
     user.is_active = False
     assert PlainSQLModelBackend().get_all_permissions(user) == set()
     assert not user.has_perm("customers.view_customer")
+
+
+def test_django_backend_after_it_adds_no_queries(reception, django_assert_num_queries):
+    # Both backends are listed (old sessions name Django's); a denied permission asks both.
+    user = _fresh(reception.user)
+    with django_assert_num_queries(2):
+        assert user.has_perm("customers.view_full_phone")
+        assert not user.has_perm("customers.delete_customer")
+        assert not user.has_perm("customers.erase_customer")
