@@ -92,19 +92,16 @@ def _date_param(request):
 def slots_as_json(slots: list) -> list[dict]:
     """Plain dicts, not a serializer per slot: a 14-day answer holds thousands of slots, and
     the stylists share the same times, so each time is formatted once."""
-    iso: dict[int, str] = {}
-
-    def fmt(moment) -> str:
-        # Keyed by the object, not its value: availability_find hands out one datetime per
-        # instant, so this formats each instant once without computing a timestamp per slot
-        # (equal wall-clock times across the autumn fold are different objects, and must not
-        # share a string). The slots keep every key alive while the dict exists.
-        text = iso.get(id(moment))
-        if text is None:
-            text = iso[id(moment)] = moment.isoformat()
-        return text
-
-    return [{"staff": s.staff.pk, "start": fmt(s.start), "end": fmt(s.end)} for s in slots]
+    # Keyed by the object, not its value: availability_find hands out one datetime per
+    # instant, so this formats each instant once without hashing or timestamping a datetime
+    # per slot (equal wall-clock times across the autumn fold are different objects, and must
+    # not share a string). The slots keep every key alive while the dict exists.
+    moments = {}
+    for s in slots:
+        moments[id(s.start)] = s.start
+        moments[id(s.end)] = s.end
+    iso = {key: moment.isoformat() for key, moment in moments.items()}
+    return [{"staff": s.staff.pk, "start": iso[id(s.start)], "end": iso[id(s.end)]} for s in slots]
 
 
 def _appointment_for(user, pk: int) -> Appointment:

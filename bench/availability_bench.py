@@ -201,7 +201,10 @@ def build():
             i.appointment = a
         AppointmentItem.objects.bulk_create(items, batch_size=2000)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # VACUUM too: every run deletes and re-creates the location's rows, and without it
+        # the dead rows of earlier runs pile up (62,000 for 2,390 live items were seen) and
+        # slow every scan - what autovacuum prevents in production.
+        cursor.execute("VACUUM ANALYZE")
     first_day = sum(1 for a in appointments if rules.local_date(location, a.start) == START)
     return location, staff, services, desk, len(items), first_day
 

@@ -165,7 +165,10 @@ def build():
         reason="training",
     )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # VACUUM too: every run deletes and re-creates the location's rows, and without it
+        # the dead rows of earlier runs pile up (62,000 for 2,390 live items were seen) and
+        # slow every scan - what autovacuum prevents in production.
+        cursor.execute("VACUUM ANALYZE")
     shown = Appointment.objects.filter(location=location, start__date=DAY).exclude(status="cancelled").count()
     return location, desk, shown
 

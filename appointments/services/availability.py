@@ -4,9 +4,9 @@ bookings; the search itself runs in memory on integer minutes."""
 
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -21,10 +21,11 @@ from appointments.services import rules
 MAX_DAYS = 62
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """A bookable start: `staff` is free from `start` until the last service ends (and its
-    buffer after). With several services they follow one another with the same staff."""
+    buffer after). With several services they follow one another with the same staff.
+    Immutable like the frozen dataclass it was, three times cheaper to build (a 14-day answer
+    builds thousands)."""
 
     staff: StaffMember
     start: datetime
@@ -226,12 +227,14 @@ def availability_find(
     }
     # Stylists mostly share their working hours: the open windows once per (day, shifts).
     windows_by_shifts: dict[tuple, list[tuple[int, int]]] = {}
+    day_weekdays = [(day, day.weekday()) for day in days]
     for order, person in enumerate(people):
-        mine = staff_busy.get(person.pk, [])
+        pk = person.pk
+        mine = staff_busy.get(pk, [])
         ends = [e for _s, e in mine]
         n_busy = len(mine)
-        for day in days:
-            shifts = working.get((person.pk, day.weekday()))
+        for day, weekday in day_weekdays:
+            shifts = working.get((pk, weekday))
             if not shifts:
                 continue
             key = (day, *shifts)
