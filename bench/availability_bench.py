@@ -43,7 +43,15 @@ STYLISTS = 40
 
 def setup_django(db: str) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
-    os.environ.setdefault("DJANGO_DEBUG", "1")
+    # Production-like: DEBUG off (DEBUG records every SQL statement and slows each request).
+    from cryptography.fernet import Fernet
+
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + Fernet.generate_key().decode())
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("DJANGO_SESSION_COOKIE_SECURE", "0")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ["DJANGO_SETTINGS_MODULE"] = "salon_crm.settings"
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], capture_output=True)
     import django
