@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -29,40 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.djangosetup import setup_django  # noqa: E402
+
 DAY = date(2027, 3, 2)
 STYLISTS = 20
 PER_STYLIST = 15  # 15 x 45 min = 11 h 15 of a 12-hour day
-
-
-def setup_django(db: str) -> None:
-    if db == "salon_crm":
-        raise SystemExit("Refusing to use the application's database.")
-    server = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-    os.environ["DATABASE_URL"] = f"{server}/{db}"
-    # Production-like: DEBUG off (DEBUG records every SQL statement and slows each request).
-    from cryptography.fernet import Fernet
-
-    os.environ.setdefault("DJANGO_DEBUG", "0")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + Fernet.generate_key().decode())
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("DJANGO_SESSION_COOKIE_SECURE", "0")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "salon_crm.settings"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], capture_output=True)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    # Production serves hashed static names from collectstatic's manifest; the bench has no
-    # collectstatic run, so it uses plain static URLs (one dict lookup either way).
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    call_command("migrate", verbosity=0)
 
 
 def build():

@@ -11,9 +11,7 @@ every visit (idempotence) and write nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -21,21 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.djangosetup import setup_django  # noqa: E402
+
 CUSTOMERS = 100_000
 SERVICES = ["Cut", "Wash & blow-dry", "Colour", "Perm", "Treatment", "Manicure", "Facial", "Scalp care"]
-
-
-def setup_django(db: str) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
-    os.environ.setdefault("DJANGO_DEBUG", "1")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "salon_crm.settings"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], capture_output=True)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed() -> None:
