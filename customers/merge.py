@@ -11,27 +11,14 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, MergeRecord
 from customers.search import derive_search_fields
+from customers.services.profiles import PROFILE_FIELDS
 from salon_crm.errors import Conflict
 
-# Filled from the merged client only when the kept one has nothing there.
-_FILL_FIELDS = (
-    "phone",
-    "email",
-    "gender",
-    "birthday",
-    "source",
-    "referred_by",
-    "preferred_staff",
-    "home_location",
-    "skin_type",
-    "skin_notes",
-    "hair_type",
-    "hair_notes",
-    "preferences",
-    "external_id",
-)
 # Health and notes: both texts are kept (an allergy on either file must survive the merge).
 _CONCAT_FIELDS = ("allergies", "contraindications", "medical_notes", "notes")
+# Every other profile field is filled from the merged client only when the kept one has nothing
+# there (derived from the services' list, so a new profile field is merged too).
+_FILL_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in ("name", "created_at", *_CONCAT_FIELDS))
 _UNIQUE_FIELDS = ("phone", "external_id")
 
 
