@@ -2,13 +2,13 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import locations_for, role_of, staff_of
 from accounts.models import Location, StaffMember
+from accounts.services import api_token_for
 
 
 class LocationOutput(serializers.ModelSerializer):
@@ -47,8 +47,7 @@ class TokenApi(APIView):
         user = authenticate(request._request, **data.validated_data)
         if user is None or not user.is_active:
             raise serializers.ValidationError({"non_field_errors": [_("Wrong username or password.")]})
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(self.TokenOutput({"token": token.key}).data)
+        return Response(self.TokenOutput({"token": api_token_for(user=user).key}).data)
 
 
 class MeApi(APIView):

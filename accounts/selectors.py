@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -31,7 +29,3 @@ def locations_with_staff(*, locations: QuerySet[Location]) -> QuerySet[Location]
         ),
         "opening_hours",
     )
-
-
-def local_now(location: Location) -> datetime:
-    return timezone.now().astimezone(location.tz)

@@ -1,11 +1,12 @@
-"""Writes for accounts: every change of a staff member's role goes through here, so the
-user's group always matches the role."""
+"""Writes for accounts: locations, staff (every change of a staff member's role goes through
+here, so the user's group always matches the role) and API tokens."""
 
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Location, Role, StaffMember
 
@@ -32,19 +33,36 @@ def staff_set_role(*, staff: StaffMember, role: str) -> StaffMember:
 
 
 @transaction.atomic
+def location_create(
+    *, code: str, name: str, time_zone: str = "Asia/Shanghai", address: str = "", phone: str = ""
+) -> Location:
+    """A new location (门店). `code` is its short URL code (unique); ValidationError on any bad
+    field."""
+    location = Location(code=code, name=name, time_zone=time_zone, address=address, phone=phone)
+    location.full_clean()
+    location.save()
+    return location
+
+
+@transaction.atomic
 def staff_create(
     *,
     username: str,
     password: str | None,
     display_name: str,
     role: str,
-    locations: Iterable[Location] = (),
+    locations: Iterable[Location | int] = (),
     is_bookable: bool | None = None,
     calendar_colour: str = "#6c757d",
     email: str = "",
+    is_active: bool = True,
 ) -> StaffMember:
-    """Create a login and its staff record. Stylists are bookable unless told otherwise."""
-    user = User(username=username, email=email, is_staff=role in (Role.OWNER, Role.MANAGER))
+    """Create a login and its staff record. Stylists are bookable unless told otherwise; no
+    password means a login that cannot sign in with one. is_active=False records someone who
+    no longer works here (imported history): neither the login nor the staff record is active."""
+    user = User(
+        username=username, email=email, is_staff=role in (Role.OWNER, Role.MANAGER), is_active=is_active
+    )
     if password:
         user.set_password(password)
     else:
@@ -57,9 +75,16 @@ def staff_create(
         role=role,
         is_bookable=(role == Role.STYLIST) if is_bookable is None else is_bookable,
         calendar_colour=calendar_colour,
+        is_active=is_active,
     )
     staff.full_clean()
     staff.save()
     staff.locations.set(list(locations))
     staff_set_role(staff=staff, role=role)
     return staff
+
+
+def api_token_for(*, user) -> Token:
+    """The user's API token, created on first use."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return token

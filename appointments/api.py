@@ -4,18 +4,16 @@ an appointment or visit at such a location is 404 (missing and forbidden look th
 
 from datetime import timedelta
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import can_act_at, require_location
+from accounts.access import require_location
 from accounts.models import Location, StaffMember
 from appointments import selectors, services
-from appointments.models import Appointment, Service, Visit, WaitlistEntry
+from appointments.models import Appointment, Service, WaitlistEntry
 from appointments.serializers import (
     AppointmentBookInput,
     AppointmentCancelInput,
@@ -104,13 +102,6 @@ def slots_as_json(slots: list) -> list[dict]:
     return [{"staff": s.staff.pk, "start": iso[id(s.start)], "end": iso[id(s.end)]} for s in slots]
 
 
-def _appointment_for(user, pk: int) -> Appointment:
-    appointment = get_object_or_404(Appointment.objects.select_related("location"), pk=pk)
-    if not can_act_at(user, appointment.location_id):
-        raise Http404  # forbidden looks like missing
-    return appointment
-
-
 def _appointment_out(pk: int) -> dict:
     return AppointmentOutput(selectors.appointment_get(pk=pk)).data
 
@@ -127,7 +118,7 @@ class ServiceListApi(AppointmentsApiView):
     )
     def get(self, request):
         location = _location_param(request, required=False)
-        qs = selectors.bookable_services(location=location).prefetch_related("locations")
+        qs = selectors.services_offered(location=location).prefetch_related("locations")
         return Response(CatalogueServiceOutput(qs, many=True).data)
 
 
@@ -211,7 +202,7 @@ class AppointmentListCreateApi(AppointmentsApiView):
             customer=v["customer"],
             location=v["location"],
             items=[
-                services.BookingItem(service=i["service"], staff=i["staff"], start=i["start"])
+                services.BookingItem(service=i["service"], staff=i["staff"], start=i.get("start"))
                 for i in v["items"]
             ],
             source=v["source"],
@@ -225,7 +216,7 @@ class AppointmentListCreateApi(AppointmentsApiView):
 class AppointmentDetailApi(AppointmentsApiView):
     @extend_schema(responses=AppointmentOutput)
     def get(self, request, pk: int):
-        _appointment_for(request.user, pk)
+        selectors.appointment_get_for_user(user=request.user, pk=pk)
         return Response(_appointment_out(pk))
 
 
@@ -238,7 +229,7 @@ class _TransitionApi(AppointmentsApiView):
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        appointment = _appointment_for(request.user, pk)
+        appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
         data = {}
         if self.input_class is not None:
             form = self.input_class(data=request.data)
@@ -315,13 +306,6 @@ class AppointmentMoveApi(_TransitionApi):
 # ---- visits -----------------------------------------------------------------------------------
 
 
-def _visit_for(user, pk: int) -> Visit | None:
-    visit = Visit.objects.filter(pk=pk).only("pk", "location_id").first()
-    if visit is None or not can_act_at(user, visit.location_id):
-        return None
-    return selectors.visit_get(pk=pk)
-
-
 class VisitCheckoutApi(AppointmentsApiView):
     """Check out: lines default to the appointment's items; payments must add up to the total."""
 
@@ -357,18 +341,13 @@ class VisitCheckoutApi(AppointmentsApiView):
 class VisitDetailApi(AppointmentsApiView):
     @extend_schema(responses=VisitOutput)
     def get(self, request, pk: int):
-        visit = _visit_for(request.user, pk)
-        if visit is None:
-            return Response(status=status.HTTP_404_NOT_FOUND)
-        return Response(VisitOutput(visit).data)
+        return Response(VisitOutput(selectors.visit_get_for_user(user=request.user, pk=pk)).data)
 
 
 class VisitVoidApi(AppointmentsApiView):
     @extend_schema(request=VisitVoidInput, responses=VisitOutput)
     def post(self, request, pk: int):
-        visit = _visit_for(request.user, pk)
-        if visit is None:
-            return Response(status=status.HTTP_404_NOT_FOUND)
+        visit = selectors.visit_get_for_user(user=request.user, pk=pk)
         data = VisitVoidInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.visit_void(visit=visit, by=request.user, reason=data.validated_data["reason"])
@@ -434,9 +413,7 @@ class WaitlistMatchesApi(AppointmentsApiView):
 class WaitlistStatusApi(AppointmentsApiView):
     @extend_schema(request=WaitlistStatusInput, responses=WaitlistEntryOutput)
     def post(self, request, pk: int):
-        entry = WaitlistEntry.objects.filter(pk=pk).first()
-        if entry is None or not can_act_at(request.user, entry.location_id):
-            return Response(status=status.HTTP_404_NOT_FOUND)
+        entry = selectors.waitlist_entry_get_for_user(user=request.user, pk=pk)
         data = WaitlistStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.waitlist_set_status(

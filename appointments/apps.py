@@ -18,11 +18,13 @@ class AppointmentsConfig(AppConfig):
         )
         from accounts import demo
         from appointments.demo import seed_appointments
+        from appointments.merge import register as register_merge_handler
         from appointments.timeline import register_sources
 
         register_sources()
         demo.register("appointments", seed_appointments)
-        from appointments.catalogue_views import register_links
+        register_merge_handler()  # its part of merging two clients (customers.services)
+        from appointments.views.catalogue import register_links
 
         register_links()
         # The pages' own hooks: "My day" for those who write service records, the Today panel.

@@ -28,7 +28,7 @@ from appointments.models import (
 )
 from appointments.services import rules
 from customers.models import Customer
-from customers.search import derive_search_fields
+from customers.services import customer_create
 
 SEED = 20261123
 HISTORY_DAYS = 90
@@ -118,7 +118,8 @@ def _hours(stylists_by_location) -> None:
     WorkingHours.objects.bulk_create(rows)
 
 
-def _clients(rng: random.Random) -> list[Customer]:
+def _clients() -> list[Customer]:
+    """The demo clients customers' seeder made (or a few of our own, through its service)."""
     clients = list(
         Customer.objects.filter(external_id__startswith="demo-", erased_at__isnull=True).order_by(
             "external_id"
@@ -127,107 +128,97 @@ def _clients(rng: random.Random) -> list[Customer]:
     if clients:
         return clients
     names = ["林晓雪", "陈思远", "Emily Clark", "王芳", "张伟", "刘洋", "Sophie Martin", "赵敏"]
-    made = []
-    for n, name in enumerate(names, start=1):
-        customer = Customer(
-            name=name, phone=f"+8613900{n:06d}", external_id=f"demo-a{n:03d}", source="walk_in"
+    return [
+        customer_create(
+            user=None, name=name, phone=f"+8613900{n:06d}", external_id=f"demo-a{n:03d}", source="walk_in"
         )
-        derive_search_fields(customer)
-        customer.save()
-        made.append(customer)
-    return made
+        for n, name in enumerate(names, start=1)
+    ]
 
 
-def seed_appointments(ctx) -> None:
-    if Visit.objects.filter(external_id__startswith=MARKER).exists():
-        ctx.log("appointments: already seeded")
-        return
-    rng = random.Random(SEED)
-    locations = list(ctx.locations.values())
-    services = _catalogue(locations)
-    stylists_by_location = {
-        loc: list(StaffMember.objects.bookable().filter(locations=loc).order_by("user__username"))
-        for loc in locations
-    }
-    _hours(stylists_by_location)
-    clients = _clients(rng)
-    working = set(WorkingHours.objects.values_list("staff_id", "location_id", "weekday"))
-    rooms = {
-        loc.pk: list(Resource.objects.filter(location=loc, type=ResourceType.ROOM).order_by("name"))
-        for loc in locations
-    }
-    now = timezone.now()
-    front_desk = ctx.staff.get("reception")
-    plans = []  # (appointment, item, status)
-    for location, stylists in stylists_by_location.items():
-        today = timezone.localdate(timezone=location.tz)
-        for offset in range(-HISTORY_DAYS, FUTURE_DAYS):
-            day = today + timedelta(days=offset)
-            for slot in SLOTS:
-                rooms_free = list(rooms[location.pk])
-                for staff in stylists:
-                    if (staff.pk, location.pk, day.weekday()) not in working:
-                        continue
-                    if rng.random() > (0.7 if offset < 0 else 0.5):
-                        continue
-                    service = rng.choice(services)
-                    if service.resource_type == ResourceType.ROOM and not rooms_free:
-                        service = services[0]
-                    if slot == SLOTS[-1] and service.duration_minutes > 120:
-                        service = services[0]
-                    start = rules.local_dt(location, day, slot)
-                    end = start + timedelta(minutes=service.duration_minutes)
-                    busy = end + timedelta(minutes=service.buffer_after_minutes)
-                    if start < now:
-                        roll = rng.random()
-                        status = (
-                            AppointmentStatus.NO_SHOW
-                            if roll < 0.04
-                            else AppointmentStatus.CANCELLED
-                            if roll < 0.09
-                            else AppointmentStatus.COMPLETED
-                        )
-                    else:
-                        status = (
-                            AppointmentStatus.CONFIRMED if rng.random() < 0.4 else AppointmentStatus.BOOKED
-                        )
-                    resource = rooms_free.pop(0) if service.resource_type == ResourceType.ROOM else None
-                    appointment = Appointment(
-                        customer=rng.choice(clients),
-                        location=location,
-                        status=status,
-                        source=rng.choice(
-                            [AppointmentSource.FRONT_DESK, AppointmentSource.PHONE, AppointmentSource.ONLINE]
-                        ),
-                        start=start,
-                        end=end,
-                        created_at=start - timedelta(days=rng.randint(1, 14)),
-                        created_by=front_desk.user if front_desk else None,
-                        completed_at=end if status == AppointmentStatus.COMPLETED else None,
-                        cancelled_at=start - timedelta(hours=rng.randint(2, 48))
-                        if status == AppointmentStatus.CANCELLED
-                        else None,
-                        cancel_reason="临时有事 Something came up"
-                        if status == AppointmentStatus.CANCELLED
-                        else "",
-                    )
-                    item = AppointmentItem(
-                        service=service,
-                        staff=staff,
-                        resource=resource,
-                        start=start,
-                        end=end,
-                        busy_until=busy,
-                        price=service.price,
-                        is_active=status not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW),
-                    )
-                    plans.append((appointment, item))
-    Appointment.objects.bulk_create([a for a, _i in plans], batch_size=1000)
-    for appointment, item in plans:
-        item.appointment = appointment
-    AppointmentItem.objects.bulk_create([i for _a, i in plans], batch_size=1000)
+class _Planner:
+    """One appointment per (stylist, slot) drawn at random, on a grid that never overlaps."""
 
-    done = [(a, i) for a, i in plans if a.status == AppointmentStatus.COMPLETED]
+    def __init__(self, ctx, rng: random.Random, services: list[Service], clients: list[Customer], locations):
+        self.rng = rng
+        self.services = services
+        self.clients = clients
+        self.now = timezone.now()
+        front_desk = ctx.staff.get("reception")
+        self.created_by = front_desk.user if front_desk else None
+        self.working = set(WorkingHours.objects.values_list("staff_id", "location_id", "weekday"))
+        self.rooms = {
+            loc.pk: list(Resource.objects.filter(location=loc, type=ResourceType.ROOM).order_by("name"))
+            for loc in locations
+        }
+
+    def plan(self, stylists_by_location) -> list[tuple[Appointment, AppointmentItem]]:
+        plans = []
+        for location, stylists in stylists_by_location.items():
+            today = timezone.localdate(timezone=location.tz)
+            for offset in range(-HISTORY_DAYS, FUTURE_DAYS):
+                day = today + timedelta(days=offset)
+                for slot in SLOTS:
+                    rooms_free = list(self.rooms[location.pk])
+                    for staff in stylists:
+                        if (staff.pk, location.pk, day.weekday()) not in self.working:
+                            continue
+                        if self.rng.random() > (0.7 if offset < 0 else 0.5):
+                            continue
+                        plans.append(self._one(location, staff, day, slot, rooms_free))
+        return plans
+
+    def _service(self, slot: time, rooms_free: list) -> Service:
+        service = self.rng.choice(self.services)
+        if service.resource_type == ResourceType.ROOM and not rooms_free:
+            return self.services[0]
+        if slot == SLOTS[-1] and service.duration_minutes > 120:
+            return self.services[0]
+        return service
+
+    def _status(self, start) -> str:
+        if start < self.now:
+            roll = self.rng.random()
+            if roll < 0.04:
+                return AppointmentStatus.NO_SHOW
+            return AppointmentStatus.CANCELLED if roll < 0.09 else AppointmentStatus.COMPLETED
+        return AppointmentStatus.CONFIRMED if self.rng.random() < 0.4 else AppointmentStatus.BOOKED
+
+    def _one(self, location, staff, day, slot, rooms_free) -> tuple[Appointment, AppointmentItem]:
+        service = self._service(slot, rooms_free)
+        start, end, busy = rules.service_span(service, rules.local_dt(location, day, slot))
+        status = self._status(start)
+        cancelled = status == AppointmentStatus.CANCELLED
+        appointment = Appointment(
+            customer=self.rng.choice(self.clients),
+            location=location,
+            status=status,
+            source=self.rng.choice(
+                [AppointmentSource.FRONT_DESK, AppointmentSource.PHONE, AppointmentSource.ONLINE]
+            ),
+            start=start,
+            end=end,
+            created_at=start - timedelta(days=self.rng.randint(1, 14)),
+            created_by=self.created_by,
+            completed_at=end if status == AppointmentStatus.COMPLETED else None,
+            cancelled_at=start - timedelta(hours=self.rng.randint(2, 48)) if cancelled else None,
+            cancel_reason="临时有事 Something came up" if cancelled else "",
+        )
+        item = AppointmentItem(
+            service=service,
+            staff=staff,
+            resource=rooms_free.pop(0) if service.resource_type == ResourceType.ROOM else None,
+            start=start,
+            end=end,
+            busy_until=busy,
+            price=service.price,
+            is_active=status not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW),
+        )
+        return appointment, item
+
+
+def _save_visits(rng: random.Random, done: list[tuple[Appointment, AppointmentItem]]) -> list[Visit]:
+    """A completed visit, its service line and one payment per completed appointment."""
     visits = [
         Visit(
             appointment=a,
@@ -266,7 +257,28 @@ def seed_appointments(ctx) -> None:
         ],
         batch_size=1000,
     )
-    future = sum(1 for a, _i in plans if a.start >= now)
+    return visits
+
+
+def seed_appointments(ctx) -> None:
+    if Visit.objects.filter(external_id__startswith=MARKER).exists():
+        ctx.log("appointments: already seeded")
+        return
+    rng = random.Random(SEED)
+    locations = list(ctx.locations.values())
+    services = _catalogue(locations)
+    stylists_by_location = {
+        loc: list(StaffMember.objects.bookable().filter(locations=loc).order_by("user__username"))
+        for loc in locations
+    }
+    _hours(stylists_by_location)
+    plans = _Planner(ctx, rng, services, _clients(), locations).plan(stylists_by_location)
+    Appointment.objects.bulk_create([a for a, _i in plans], batch_size=1000)
+    for appointment, item in plans:
+        item.appointment = appointment
+    AppointmentItem.objects.bulk_create([i for _a, i in plans], batch_size=1000)
+    visits = _save_visits(rng, [(a, i) for a, i in plans if a.status == AppointmentStatus.COMPLETED])
+    future = sum(1 for a, _i in plans if a.start >= timezone.now())
     ctx.log(
         f"appointments: {len(services)} services, {len(plans)} appointments "
         f"({len(visits)} completed visits, {future} upcoming)"

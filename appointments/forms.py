@@ -1,18 +1,21 @@
 """Input shapes for the front-desk pages and online booking. No business rules here: the forms
 turn local wall-clock input into aware datetimes of the location and the services decide."""
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.validators import MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.models import Location, StaffMember
 from appointments.models import Product, Service
+from appointments.services import BookingItem, FormulaIn
 from appointments.services.rules import local_dt
 from customers.models import Customer
+from customers.services import NewCustomer, ShadeInput
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
@@ -49,7 +52,7 @@ def _date_field(label=None) -> forms.DateField:
 
 class BookingItemForm(StyledForm):
     """One line of a booking: a service with a stylist. A blank start means "right after the
-    previous line", so colour-then-cut needs one time only."""
+    previous line" (the booking service's chaining rule), so colour-then-cut needs one time."""
 
     service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
     staff = forms.ModelChoiceField(label=_("Stylist"), queryset=StaffMember.objects.none(), required=False)
@@ -73,7 +76,8 @@ BookingItemFormSet = forms.formset_factory(BookingItemForm, extra=3, max_num=3)
 
 
 class CustomerPickMixin(StyledForm):
-    """Either an existing client (picked through the lookup) or a new one (name + phone)."""
+    """Either an existing client (picked through the lookup) or a new one (name + phone), which
+    the booking service creates in its own transaction (customers.services.NewCustomer)."""
 
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.active(), required=False, widget=forms.HiddenInput
@@ -87,6 +91,12 @@ class CustomerPickMixin(StyledForm):
             raise forms.ValidationError(_("Pick a client, or type a new client's name."))
         return data
 
+    def client(self) -> Customer | NewCustomer:
+        data = self.cleaned_data
+        if data.get("customer"):
+            return data["customer"]
+        return NewCustomer(name=data["new_name"], phone=str(data.get("new_phone") or ""))
+
 
 class BookingForm(CustomerPickMixin):
     date = _date_field()
@@ -96,26 +106,18 @@ class BookingForm(CustomerPickMixin):
     )
 
 
-def booking_items(location: Location, day: date, item_forms) -> list[tuple]:
-    """(service, staff, aware start) for each filled line; a blank start follows the previous
-    line's end. Returns [] when no line is filled."""
-    result: list[tuple] = []
-    previous_end: datetime | None = None
-    for form in item_forms:
-        data = getattr(form, "cleaned_data", None) or {}
-        service, staff = data.get("service"), data.get("staff")
-        if not service or not staff:
-            continue
-        if data.get("start"):
-            start = local_dt(location, day, data["start"])
-        elif previous_end is not None:
-            start = previous_end
-        else:
-            form.add_error("start", _("Give a start time."))
-            return []
-        result.append((service, staff, start))
-        previous_end = start + timedelta(minutes=service.duration_minutes)
-    return result
+def booking_items(location: Location, day: date, item_forms) -> list[BookingItem]:
+    """A BookingItem for each filled line, its local start on `day` made aware; a blank start
+    stays None and the booking service chains it after the previous line (rules.chain)."""
+    return [
+        BookingItem(
+            service=data["service"],
+            staff=data["staff"],
+            start=local_dt(location, day, data["start"]) if data.get("start") else None,
+        )
+        for data in (getattr(form, "cleaned_data", None) or {} for form in item_forms)
+        if data.get("service") and data.get("staff")
+    ]
 
 
 class WalkInForm(CustomerPickMixin):
@@ -167,6 +169,26 @@ class WaitlistForm(CustomerPickMixin):
         self.fields["staff"].queryset = staff
 
 
+class WaitlistBookForm(StyledForm):
+    """One click on an offered slot in the waitlist panel."""
+
+    staff = forms.ModelChoiceField(queryset=StaffMember.objects.none())
+    start = forms.DateTimeField()
+    override_reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, location: Location, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.location = location
+        self.fields["staff"].queryset = staff if staff is not None else StaffMember.objects.none()
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        # The panel posts the slot's ISO time with its offset; a bare wall-clock time is local.
+        if timezone.is_naive(start):
+            start = local_dt(self.location, start.date(), start.time())
+        return start
+
+
 # ---- checkout ---------------------------------------------------------------------------------
 
 
@@ -193,11 +215,6 @@ class CheckoutLineForm(StyledForm):
         if data.get("service") and not data.get("staff"):
             self.add_error("staff", _("Who did this service?"))
         return data
-
-    @property
-    def is_filled(self) -> bool:
-        data = getattr(self, "cleaned_data", None) or {}
-        return bool(data.get("service") or data.get("product"))
 
 
 class PaymentForm(StyledForm):
@@ -235,6 +252,9 @@ class VoidForm(StyledForm):
 
 
 class ServiceRecordForm(StyledForm):
+    """The record; with `with_formula` (the user may write this client's formulas) an optional
+    colour formula: brand, "shade grams" pairs, developer, processing minutes."""
+
     products = forms.ModelMultipleChoiceField(
         label=_("Products used"),
         queryset=Product.objects.none(),
@@ -244,9 +264,64 @@ class ServiceRecordForm(StyledForm):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     result = forms.CharField(label=_("Result"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, products=None, **kwargs):
+    def __init__(self, *args, products=None, with_formula: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["products"].queryset = products if products is not None else Product.objects.none()
+        if with_formula:
+            self.fields["formula_brand"] = forms.CharField(label=_("Brand"), max_length=60, required=False)
+            self.fields["formula_shades"] = forms.CharField(
+                label=_("Shades and grams"),
+                max_length=300,
+                required=False,
+                widget=forms.TextInput(attrs={"placeholder": "7.1 30, 8.0 15"}),
+            )
+            self.fields["formula_developer"] = forms.CharField(
+                label=_("Developer"),
+                max_length=30,
+                required=False,
+                widget=forms.TextInput(attrs={"placeholder": "6% / 20 vol"}),
+            )
+            self.fields["formula_minutes"] = forms.IntegerField(
+                label=_("Minutes"), min_value=0, max_value=600, required=False
+            )
+            for name in ("formula_brand", "formula_shades", "formula_developer", "formula_minutes"):
+                self.fields[name].widget.attrs.setdefault("class", "form-control")
+
+    def clean_formula_shades(self) -> list[ShadeInput]:
+        """'7.1 30, 8.0 15g' → shades; one "shade grams" pair per comma or line."""
+        shades = []
+        for chunk in self.cleaned_data.get("formula_shades", "").replace("\n", ",").split(","):
+            parts = chunk.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise forms.ValidationError(_("Write each shade as: shade grams, e.g. 7.1 30"))
+            try:
+                shades.append(ShadeInput(parts[0], Decimal(parts[1].rstrip("gG"))))
+            except InvalidOperation:
+                raise forms.ValidationError(_("Grams must be a number.")) from None
+        return shades
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("formula_brand")
+            and not data.get("formula_shades")
+            and "formula_shades" not in self.errors
+        ):
+            self.add_error("formula_shades", _("Add at least one shade."))
+        return data
+
+    def formula(self) -> FormulaIn | None:
+        data = self.cleaned_data
+        if not data.get("formula_brand"):
+            return None
+        return FormulaIn(
+            brand=data["formula_brand"],
+            shades=data["formula_shades"],
+            developer=data.get("formula_developer", ""),
+            processing_minutes=data.get("formula_minutes"),
+        )
 
 
 # ---- online booking ---------------------------------------------------------------------------

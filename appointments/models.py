@@ -303,11 +303,11 @@ class ServiceRecord(models.Model):
 
 
 class Visit(models.Model):
-    """A checkout: the sale for one client on one occasion. Completed visits are what the
-    metrics count; voided ones keep their rows but count for nothing."""
+    """A checkout: the sale for one client on one occasion, completed when it is saved (checkout
+    or import). Completed visits are what the metrics count (selectors.visits_counted); voided
+    ones keep their rows but count for nothing."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
         COMPLETED = "completed", _("Completed")
         VOIDED = "voided", _("Voided")
 
@@ -316,7 +316,7 @@ class Visit(models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="visits")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="visits")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETED)
     started_at = models.DateTimeField(db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
@@ -351,12 +351,17 @@ class Visit(models.Model):
 
 
 class VisitLine(models.Model):
-    class Kind(models.TextChoices):
+    """One line of a sale. `kind` is a key of appointments.line_kinds (the built-in service and
+    product, and what other apps register: a stored-value top-up, a package, a gift card),
+    `ref` what that kind sold (its own id or code)."""
+
+    class Kind(models.TextChoices):  # the built-in kinds
         SERVICE = "service", _("Service")
         PRODUCT = "product", _("Product")
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="lines")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=24)
+    ref = models.CharField(max_length=64, blank=True)
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     staff = models.ForeignKey(
@@ -378,7 +383,7 @@ class VisitLine(models.Model):
 
 class Payment(models.Model):
     """A payment towards a visit. Methods come from appointments.payments' registry, which
-    loyalty extends (stored value, points, package session, coupon)."""
+    loyalty extends (stored value, points, package session, gift card, coupon)."""
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="payments")
     method = models.CharField(max_length=24)

@@ -1,9 +1,17 @@
-"""Payment methods. Cash, card, WeChat Pay and Alipay are recorded as they are; loyalty
-registers stored value, points, package sessions and coupons with a handler that debits its
-ledger. A handler is called inside the checkout transaction with (visit, payment) and may raise
-ValidationError, which rolls the whole checkout back."""
+"""Payment methods (an in-transaction registry). Cash, bank card, WeChat Pay and Alipay are
+recorded as they are; loyalty registers stored value, points, package sessions, gift cards and
+coupons with a handler pair:
 
-from collections.abc import Callable
+- `charge(visit, payment)` runs inside the checkout's transaction after the Payment row is
+  saved (debit the ledger); raising ValidationError rolls the whole checkout back;
+- `refund(visit, payment)` runs inside the void's transaction for every payment of the visit
+  (credit the ledger back); raising rolls the void back.
+
+A method with a charge handler must have a refund handler: money taken through a ledger must be
+given back through it when the visit is voided."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -15,27 +23,50 @@ PaymentHandler = Callable  # handler(visit, payment) -> None
 class PaymentMethod:
     key: str
     label: str  # lazy translation
-    handler: PaymentHandler | None = None
+    charge: PaymentHandler | None = None
+    refund: PaymentHandler | None = None
 
 
 _METHODS: dict[str, PaymentMethod] = {}
 
 
-def register_payment_method(key: str, label, handler: PaymentHandler | None = None) -> None:
-    _METHODS[key] = PaymentMethod(key, label, handler)
+def register_payment_method(
+    key: str, label, *, charge: PaymentHandler | None = None, refund: PaymentHandler | None = None
+) -> None:
+    if (charge is None) != (refund is None):
+        raise ValueError(f"payment method {key!r}: give both a charge and a refund handler, or neither")
+    if len(key) > 24:
+        raise ValueError(f"payment method {key!r}: at most 24 characters (Payment.method)")
+    _METHODS[key] = PaymentMethod(key, label, charge, refund)
+
+
+def unregister_payment_method(key: str) -> None:
+    _METHODS.pop(key, None)
+
+
+@contextmanager
+def payment_method_registered(
+    key: str, label, *, charge: PaymentHandler | None = None, refund: PaymentHandler | None = None
+) -> Iterator[None]:
+    """Register for the duration of a `with` block (tests)."""
+    register_payment_method(key, label, charge=charge, refund=refund)
+    try:
+        yield
+    finally:
+        unregister_payment_method(key)
 
 
 def payment_method(key: str) -> PaymentMethod | None:
     return _METHODS.get(key)
 
 
-def payment_methods() -> list[PaymentMethod]:
-    """In registration order (built-ins first)."""
-    return list(_METHODS.values())
-
-
 def payment_method_choices() -> list[tuple[str, str]]:
     return [(m.key, m.label) for m in _METHODS.values()]
+
+
+def payment_label(key: str) -> str:
+    method = _METHODS.get(key)
+    return str(method.label) if method else key
 
 
 register_payment_method("cash", _("Cash"))

@@ -5,22 +5,92 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
-from accounts.models import Location, OpeningHours, StaffMember
+from accounts.access import locations_for, role_of, staff_of
+from accounts.models import Location, OpeningHours, Role, StaffMember
 from appointments.models import (
     Appointment,
     AppointmentItem,
     AppointmentStatus,
+    Product,
     Service,
     TimeOff,
     Visit,
     VisitLine,
+    WaitlistEntry,
     WorkingHours,
 )
+from appointments.payments import payment_label
 from appointments.services import rules
 from customers.models import Customer
 
 HIDDEN_ON_CALENDAR = [AppointmentStatus.CANCELLED]
+
+
+# ---- authorised fetches: missing and forbidden both 404 (the location's staff, owners all) -----
+
+
+def appointment_get_for_user(*, user, pk: int) -> Appointment:
+    """The appointment, if it is at a location `user` may act at; Http404 otherwise."""
+    qs = Appointment.objects.filter(location__in=locations_for(user)).select_related("customer", "location")
+    return get_object_or_404(qs, pk=pk)
+
+
+def visit_get_for_user(*, user, pk: int) -> Visit:
+    """The visit with its lines and payments (as visit_get), if `user` may act at its location."""
+    get_object_or_404(Visit.objects.filter(location__in=locations_for(user)).values("pk"), pk=pk)
+    return visit_get(pk=pk)
+
+
+def appointment_item_get_for_user(*, user, pk: int) -> AppointmentItem:
+    """One service of an appointment, with its client, location, service and stylist. Stylists
+    open their own items only; the desk and managers any at their locations."""
+    qs = AppointmentItem.objects.select_related(
+        "appointment__customer", "appointment__location", "service", "staff"
+    ).filter(appointment__location__in=locations_for(user))
+    if role_of(user) == Role.STYLIST:
+        qs = qs.filter(staff=staff_of(user))
+    return get_object_or_404(qs, pk=pk)
+
+
+def waitlist_entry_get_for_user(*, user, pk: int) -> WaitlistEntry:
+    qs = WaitlistEntry.objects.filter(location__in=locations_for(user)).select_related("location", "customer")
+    return get_object_or_404(qs, pk=pk)
+
+
+# ---- the catalogue the forms and the online page choose from ---------------------------------
+
+
+def services_offered(*, location: Location | None = None) -> QuerySet[Service]:
+    """Bookable (active) services, at `location` if given, in menu order."""
+    qs = Service.objects.filter(is_active=True).select_related("category")
+    if location is not None:
+        qs = qs.filter(locations=location)
+    return qs.order_by("category__position", "category__name", "name")
+
+
+def staff_bookable(*, location: Location) -> QuerySet[StaffMember]:
+    return StaffMember.objects.bookable().at_location(location).order_by("display_name", "pk")
+
+
+def products_retail() -> QuerySet[Product]:
+    return Product.objects.filter(is_active=True, kind=Product.Kind.RETAIL)
+
+
+def products_active() -> QuerySet[Product]:
+    """Retail and back-bar: what a stylist may record as used in a service."""
+    return Product.objects.filter(is_active=True)
+
+
+# ---- the visits that count ---------------------------------------------------------------------
+
+
+def visits_counted() -> QuerySet[Visit]:
+    """The read contract for every count and sum of visits (metrics, dashboards, the client
+    card, analytics): completed and not voided. Voided visits keep their rows for the audit
+    and the history timeline, and count for nothing."""
+    return Visit.objects.filter(status=Visit.Status.COMPLETED)
 
 
 @dataclass
@@ -180,13 +250,6 @@ def appointments_for_day(*, location: Location, date: date) -> list[Appointment]
     )
 
 
-def bookable_services(*, location: Location | None = None) -> QuerySet[Service]:
-    qs = Service.objects.filter(is_active=True).select_related("category")
-    if location is not None:
-        qs = qs.filter(locations=location)
-    return qs.order_by("category__position", "category__name", "name")
-
-
 def visit_get(*, pk: int) -> Visit:
     return (
         Visit.objects.select_related("customer", "location", "appointment", "created_by", "voided_by")
@@ -221,8 +284,6 @@ def next_visit_suggestion(visit: Visit) -> NextVisitSuggestion | None:
 
 def receipt_data(visit: Visit) -> dict:
     """Everything a printed receipt shows, with the time in the location's zone (named)."""
-    from appointments.payments import payment_method
-
     tz = visit.location.tz
     at = (visit.completed_at or visit.started_at).astimezone(tz)
     lines = list(visit.lines.all())
@@ -255,7 +316,7 @@ def receipt_data(visit: Visit) -> dict:
         "payments": [
             {
                 "method": p.method,
-                "label": str(m.label) if (m := payment_method(p.method)) else p.method,
+                "label": payment_label(p.method),
                 "amount": p.amount,
                 "reference": p.reference,
             }

@@ -101,7 +101,12 @@ class AppointmentOutput(serializers.Serializer):
 class AppointmentBookItemInput(serializers.Serializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
     staff = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects.all())
-    start = AwareDateTimeField()
+    start = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Required for the first item; left out, an item starts when the previous one "
+        "ends plus its buffer.",
+    )
 
 
 class AppointmentBookInput(serializers.Serializer):
@@ -136,7 +141,12 @@ class SafetyWarningsOutput(serializers.Serializer):
 
 
 class VisitLineInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["service", "product"])
+    kind = serializers.CharField(
+        max_length=24, help_text='"service", "product", or a kind another app registers ("topup"...)'
+    )
+    ref = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="", help_text="what that kind sells"
+    )
     service = serializers.PrimaryKeyRelatedField(
         queryset=Service.objects.all(), required=False, allow_null=True
     )

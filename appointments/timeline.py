@@ -11,7 +11,6 @@ def visit_events(*, customer, user, limit: int) -> list[TimelineEvent]:
     """Completed and voided visits with their services: two queries (visits, lines)."""
     visits = (
         Visit.objects.filter(customer=customer)
-        .exclude(status=Visit.Status.OPEN)
         .select_related("location")
         .prefetch_related("lines__staff")
         .order_by("-started_at", "-pk")[:limit]

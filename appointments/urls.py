@@ -1,7 +1,6 @@
 from django.urls import path, re_path
 
-from appointments import booking_views
-from appointments.views import actions, calendar, checkout, stylist, waitlist
+from appointments.views import actions, calendar, catalogue, checkout, online, stylist, waitlist
 
 app_name = "appointments"
 urlpatterns = [
@@ -34,15 +33,12 @@ urlpatterns = [
     path("my-day/items/<int:pk>/start/", stylist.my_day_start, name="my_day_start"),
     path("my-day/items/<int:pk>/record/", stylist.service_record, name="service_record"),
     # Online booking (no login)
-    path("book/manage/<str:token>/", booking_views.manage, name="online_manage"),
-    path("book/manage/<str:token>/cancel/", booking_views.manage_cancel, name="online_cancel"),
-    path("book/manage/<str:token>/move/", booking_views.manage_move, name="online_move"),
-    path("book/<slug:code>/", booking_views.book_start, name="online_book"),
-    path("book/<slug:code>/confirm/", booking_views.book_submit, name="online_submit"),
-    path("book/<slug:code>/waitlist/", booking_views.waitlist_submit, name="online_waitlist"),
+    path("book/manage/<str:token>/", online.manage, name="online_manage"),
+    path("book/manage/<str:token>/cancel/", online.manage_cancel, name="online_cancel"),
+    path("book/manage/<str:token>/move/", online.manage_move, name="online_move"),
+    path("book/<slug:code>/", online.book_start, name="online_book"),
+    path("book/<slug:code>/confirm/", online.book_submit, name="online_submit"),
+    path("book/<slug:code>/waitlist/", online.waitlist_submit, name="online_waitlist"),
 ]
-
-# Manager catalogue pages (appointments-core): services, categories, products, resources, hours, time off
-from appointments import catalogue_views  # noqa: E402
-
-urlpatterns += catalogue_views.urlpatterns
+# Manager catalogue pages: services, categories, products, resources, hours, time off
+urlpatterns += catalogue.urlpatterns

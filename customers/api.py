@@ -16,18 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import staff_of
-from accounts.models import StaffMember
+from accounts.models import Location, StaffMember
 from customers import selectors, services
-from customers.models import (
-    AccessLog,
-    ColourFormula,
-    ConsentChannel,
-    Customer,
-    Gender,
-    HairType,
-    PatchTest,
-    SkinType,
-)
+from customers.models import AccessLog, ColourFormula, ConsentChannel, Customer, PatchTest
 from customers.privacy import (
     can_read_health,
     can_see_full_phone,
@@ -36,8 +27,6 @@ from customers.privacy import (
     phone_display_for,
 )
 from customers.search import SearchRow, customer_search_rows
-
-HEALTH = ("allergies", "contraindications", "medical_notes")
 
 
 def _require(request, perm: str) -> None:
@@ -86,25 +75,13 @@ class CustomerDetailOutput(CustomerListOutput):
 
     class Meta:
         model = Customer
+        # The services' editable profile fields (customers.services.EDITABLE_FIELDS), then
+        # what the API shows but never takes in.
         fields = [
             "id",
-            "name",
-            "phone",
+            *services.EDITABLE_FIELDS,
             "phone_masked",
-            "email",
-            "gender",
-            "birthday",
-            "source",
-            "skin_type",
-            "skin_notes",
-            "hair_type",
-            "hair_notes",
-            *HEALTH,
-            "preferences",
-            "notes",
             "tags",
-            "preferred_staff",
-            "home_location",
             "consent_sms",
             "consent_email",
             "consent_wechat",
@@ -114,40 +91,36 @@ class CustomerDetailOutput(CustomerListOutput):
             "updated_at",
             "erased_at",
         ]
-        extra_kwargs = {f: {"required": False} for f in HEALTH}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and not can_read_health(request.user):
-            for field in HEALTH:
+            for field in services.HEALTH_FIELDS:
                 self.fields.pop(field)
 
     def get_phone_masked(self, obj) -> bool:
         return bool(obj.phone) and not can_see_full_phone(self.context["request"].user)
 
 
-class CustomerWriteInput(serializers.Serializer):
-    """Every field optional on PATCH; `name` required on POST. `tags` are tag names (unknown
-    names are created); `preferred_staff` a staff id; `phone` anything phonenumbers parses
-    (default region from settings), stored as E.164."""
+class CustomerWriteInput(serializers.ModelSerializer):
+    """The editable profile fields (customers.services.EDITABLE_FIELDS) and `tags`. Every field
+    optional on PATCH; `name` required on POST. `tags` are tag names (unknown names are
+    created); `preferred_staff` a staff id, `home_location` a location id; `phone` anything
+    phonenumbers parses (default region from settings), stored as E.164."""
 
-    name = serializers.CharField(max_length=100)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
-    birthday = serializers.DateField(required=False, allow_null=True)
-    skin_type = serializers.ChoiceField(choices=SkinType.choices, required=False, allow_blank=True)
-    hair_type = serializers.ChoiceField(choices=HairType.choices, required=False, allow_blank=True)
-    allergies = serializers.CharField(required=False, allow_blank=True)
-    contraindications = serializers.CharField(required=False, allow_blank=True)
-    medical_notes = serializers.CharField(required=False, allow_blank=True)
-    preferences = serializers.CharField(required=False, allow_blank=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     preferred_staff = serializers.PrimaryKeyRelatedField(
         queryset=StaffMember.objects.filter(is_active=True), required=False, allow_null=True
     )
+    home_location = serializers.PrimaryKeyRelatedField(
+        queryset=Location.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Customer
+        fields = [*services.EDITABLE_FIELDS, "tags"]
 
 
 def _detail(request, customer: Customer) -> dict:

@@ -12,10 +12,12 @@ class CustomersConfig(AppConfig):
         from customers import audit, timeline_sources
         from customers.demo import seed_customers
         from customers.roles import ROLE_PERMISSIONS
+        from customers.services import CUSTOMERS_MERGE_HANDLER, register_merge_handler
 
         roles.register(ROLE_PERMISSIONS)
         audit.register_models()
         timeline_sources.register_sources()
         demo.register("customers", seed_customers)
+        register_merge_handler(CUSTOMERS_MERGE_HANDLER)  # first: the other apps' handlers follow
 
         register(NavItem("clients", _("Clients"), "customers:list", "customers.view_customer", order=30))

@@ -13,28 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import StaffMember
 from customers.models import ConsentChannel, Customer, PatchTest, Tag
 from customers.privacy import format_phone
-from customers.services import HEALTH_CARD_FIELDS, HEALTH_FIELDS
+from customers.services import EDITABLE_FIELDS, HEALTH_CARD_FIELDS, HEALTH_FIELDS
 
-_PROFILE = [
-    "name",
-    "phone",
-    "email",
-    "gender",
-    "birthday",
-    "source",
-    "preferred_staff",
-    "home_location",
-    "tags",
-    "skin_type",
-    "skin_notes",
-    "hair_type",
-    "hair_notes",
-    "allergies",
-    "contraindications",
-    "medical_notes",
-    "preferences",
-    "notes",
-]
+# The card's form: the services' editable profile fields, plus the tags.
+PROFILE_FORM_FIELDS = [*EDITABLE_FIELDS, "tags"]
 
 
 class _Crispy:
@@ -58,7 +40,7 @@ class CustomerForm(_Crispy, forms.Form):
         super().__init__(*args, **kwargs)
         model_fields = fields_for_model(
             Customer,
-            fields=_PROFILE,
+            fields=PROFILE_FORM_FIELDS,
             widgets={
                 "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                 "tags": forms.CheckboxSelectMultiple,
@@ -69,7 +51,7 @@ class CustomerForm(_Crispy, forms.Form):
                 "notes": _textarea(3),
             },
         )
-        for name in _PROFILE:
+        for name in PROFILE_FORM_FIELDS:
             if name in HEALTH_FIELDS and not with_health:
                 continue
             self.fields[name] = model_fields[name]
@@ -97,7 +79,7 @@ class CustomerForm(_Crispy, forms.Form):
 
     @staticmethod
     def initial_for(customer: Customer) -> dict:
-        data = {f: getattr(customer, f) for f in _PROFILE if f not in ("tags", "phone")}
+        data = {f: getattr(customer, f) for f in EDITABLE_FIELDS if f != "phone"}
         data["phone"] = format_phone(customer.phone)
         data["tags"] = list(customer.tags.all())
         return data

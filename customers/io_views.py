@@ -17,10 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from customers.models import AccessLog, Customer
+from customers import services
 from customers.resources import (
     HEADER,
-    customer_import,
     customers_export_csv_lines,
     customers_export_dataset,
     dataset_from_bytes,
@@ -61,10 +60,6 @@ def _upload_path(user, token: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @login_required
 @permission_required("customers.export_customer", raise_exception=True)
 def customer_import_view(request: HttpRequest) -> HttpResponse:
@@ -78,7 +73,9 @@ def customer_import_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("The uploaded file has expired; upload it again."))
             return redirect(reverse("customers:import"))
         dataset = dataset_from_bytes(path.read_bytes(), filename)
-        report = customer_import(dataset=dataset, dry_run=False, user=request.user, ip=_ip(request))
+        report = services.customer_import(
+            dataset=dataset, dry_run=False, user=request.user, ip=services.client_ip(request)
+        )
         path.unlink(missing_ok=True)
         if report.saved:
             messages.success(
@@ -100,7 +97,7 @@ def customer_import_view(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("file", exc.messages)
             else:
-                report = customer_import(dataset=dataset, dry_run=True)
+                report = services.customer_import(dataset=dataset, dry_run=True)
                 context.update(report=report, problems=report.problems[:PREVIEW_PROBLEMS])
                 if report.ok:
                     context.update(stored=_store_upload(request.user, content), filename=upload.name)
@@ -115,14 +112,7 @@ def customer_export_view(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("format must be csv or xlsx"))
-    qs = Customer.objects.active()
-    # Counted for the log before streaming; the count is what the file holds at this moment.
-    AccessLog.objects.create(
-        user=request.user,
-        action=AccessLog.Action.EXPORT,
-        detail=f"{fmt}: {qs.count()} clients",
-        ip_address=_ip(request),
-    )
+    qs = services.customers_export_start(user=request.user, fmt=fmt, ip=services.client_ip(request))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":  # built in memory (openpyxl); CSV streams for very large exports
         response = HttpResponse(

@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.merge import customer_merge, merge_preview
 from customers.models import Customer
 from customers.privacy import display_phone
 from customers.search_views import customer_card_url
+from customers.services.merge import customer_merge, merge_preview
 from salon_crm.errors import Conflict
 
 
@@ -46,7 +46,7 @@ def _summary(user, customer: Customer) -> dict:
 @login_required
 @permission_required("customers.merge_customer", raise_exception=True)
 def customer_merge_view(request: HttpRequest) -> HttpResponse:
-    """GET ?keep=&merge= previews; POST with confirm merges (customers.merge.customer_merge)."""
+    """GET ?keep=&merge= previews; POST with confirm merges (customers.services.customer_merge)."""
     data = request.POST if request.method == "POST" else (request.GET if "keep" in request.GET else None)
     form = MergeForm(data)
     context: dict = {"form": form}

@@ -91,6 +91,11 @@ def register_stylist_client_check(check: StylistClientCheck) -> None:
         _STYLIST_CLIENT_CHECKS.append(check)
 
 
+def unregister_stylist_client_check(check: StylistClientCheck) -> None:
+    if check in _STYLIST_CLIENT_CHECKS:
+        _STYLIST_CLIENT_CHECKS.remove(check)
+
+
 def is_stylists_client(staff: StaffMember, customer) -> bool:
     if customer.pk is None:
         return False

@@ -1,33 +1,32 @@
-"""Client import and export (django-import-export), one CSV/XLSX layout both ways:
+"""Client import and export (django-import-export): the input shape. One CSV/XLSX layout both
+ways:
 
     external_id,name,phone,email,gender,birthday,skin_type,hair_type,allergies,notes,tags,first_seen
 
-Import contract (customer_import): the header must be exactly that; every column but `name` may
-be empty; tags are `;`-separated (unknown ones are created; they are added to the client's tags,
-none is taken away); dates are ISO; `first_seen` is the client's creation date. A row updates
-the client with the same external_id, else the one with the same phone, else creates one; an
-empty cell never wipes what is on file, so importing the same file twice changes nothing. All
-or nothing: if any row is wrong, nothing is saved and every bad row is reported with its line
-number and field. Lookups and tag links are batched (a few queries per thousand rows); each row
-costs its own write (savepoint, insert or update, release) and nothing more."""
+Import contract (customers.services.customer_import runs this resource): the header must be
+exactly that; every column but `name` may be empty; tags are `;`-separated (unknown ones are
+created; they are added to the client's tags, none is taken away); dates are ISO; `first_seen`
+is the client's creation date. A row updates the client with the same external_id, else the one
+with the same phone, else creates one; an empty cell never wipes what is on file, so importing
+the same file twice changes nothing. All or nothing: if any row is wrong, nothing is saved and
+every bad row is reported with its line number and field. Lookups and tag links are batched (a
+few queries per thousand rows); each row costs its own write (savepoint, insert or update,
+release) and nothing more."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, time
 
 import tablib
-from auditlog.context import disable_auditlog
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 
 from customers.duplicates import phone_e164_or_blank
-from customers.models import AccessLog, Customer, Gender, SourceChannel, Tag
+from customers.models import Customer, Gender, SourceChannel, Tag
 from customers.search import derive_search_fields
-from customers.services.profiles import phone_normalise
+from customers.services.profiles import customer_tag_links_add, phone_normalise, tags_ensure
 
 HEADER = [
     "external_id",
@@ -184,16 +183,8 @@ class CustomerResource(resources.ModelResource):
 
     def before_import(self, dataset, **kwargs):
         """All the file's tags in two queries (existing + the new ones created)."""
-        names = {
-            n.strip()[:40] for r in dataset.dict for n in str(r.get("tags") or "").split(";") if n.strip()
-        }
-        cache = {t.name: t for t in Tag.objects.filter(name__in=names)}
-        missing = [Tag(name=n) for n in sorted(names - set(cache))]
-        for tag in Tag.objects.bulk_create(missing):
-            cache[tag.name] = tag
-        if missing and not all(t.pk for t in missing):  # SQLite before 3.35 returns no ids
-            cache = {t.name: t for t in Tag.objects.filter(name__in=names)}
-        self.fields["tags"].widget.cache = cache
+        names = {n.strip() for r in dataset.dict for n in str(r.get("tags") or "").split(";") if n.strip()}
+        self.fields["tags"].widget.cache = tags_ensure(names=names)
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         # An empty cell means "not known", never "erase": re-imports and partial files lose
@@ -242,9 +233,7 @@ class CustomerResource(resources.ModelResource):
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
-        through = Customer.tags.through
-        links = [through(customer_id=c, tag_id=t) for c, t in dict.fromkeys(self.pending_tags)]
-        through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
+        customer_tag_links_add(links=self.pending_tags)
         self.pending_tags = []
 
     def before_save_instance(self, instance, row, **kwargs):
@@ -259,27 +248,6 @@ class CustomerResource(resources.ModelResource):
         return list(HEADER)
 
 
-@dataclass
-class RowProblem:
-    line: int  # line in the file, the header being line 1
-    field: str
-    message: str
-
-
-@dataclass
-class ImportReport:
-    total: int = 0
-    new: int = 0
-    updated: int = 0
-    skipped: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    saved: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 def dataset_from_bytes(content: bytes, filename: str) -> tablib.Dataset:
     """A CSV (UTF-8, with or without BOM) or XLSX upload as a dataset; a file that cannot be
     read is a ValidationError on `file`, never a 500."""
@@ -290,55 +258,6 @@ def dataset_from_bytes(content: bytes, filename: str) -> tablib.Dataset:
         return tablib.Dataset().load(text, format="csv")
     except Exception as exc:  # tablib raises many kinds for a broken file
         raise ValidationError({"file": [_("This file cannot be read as CSV (UTF-8) or XLSX.")]}) from exc
-
-
-def customer_import(
-    *, dataset: tablib.Dataset, dry_run: bool, user=None, ip: str | None = None
-) -> ImportReport:
-    """Import clients (see the module docstring for the contract). With dry_run, or when any
-    row is wrong, the database is left as it was; `report.saved` says whether it was written."""
-    report = ImportReport(total=len(dataset))
-    headers = [str(h or "").strip() for h in (dataset.headers or [])]
-    if headers != HEADER:
-        report.problems.append(
-            RowProblem(
-                1, "header", _("The header must be exactly: %(header)s") % {"header": ",".join(HEADER)}
-            )
-        )
-        return report
-    dataset.headers = headers
-    # One AccessLog row records the import (who, when, counts); a change-history entry per
-    # imported client and per tag link would triple the writes of a 100k-row file.
-    with transaction.atomic(), disable_auditlog():
-        # One pass: import-export rolls the whole transaction back on a dry run, on any row
-        # error and (rollback_on_validation_errors) on any invalid row - all or nothing.
-        result = CustomerResource().import_data(
-            dataset,
-            dry_run=dry_run,
-            use_transactions=True,
-            rollback_on_validation_errors=True,
-            collect_failed_rows=False,
-            raise_errors=False,
-        )
-        for invalid in result.invalid_rows:
-            for fname, messages in invalid.error_dict.items():
-                for message in messages:
-                    report.problems.append(RowProblem(invalid.number + 1, fname, str(message)))
-        for number, errors in result.row_errors():
-            for error in errors:
-                report.problems.append(RowProblem(number + 1, "", str(error.error)))
-        report.problems.sort(key=lambda p: (p.line, p.field))
-        totals = result.totals
-        report.new, report.updated, report.skipped = totals["new"], totals["update"], totals["skip"]
-        report.saved = not dry_run and report.ok
-        if report.saved:
-            AccessLog.objects.create(
-                user=user if getattr(user, "is_authenticated", False) else None,
-                action=AccessLog.Action.IMPORT,
-                detail=f"{report.new} new, {report.updated} updated",
-                ip_address=ip,
-            )
-    return report
 
 
 def customers_export_csv_lines(*, queryset=None, chunk_size: int = 2000) -> Iterable[str]:

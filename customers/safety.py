@@ -1,17 +1,15 @@
-"""Allergy and patch-test safety. Booking, check-in and checkout call
-`customer_safety_warnings`; going ahead despite warnings needs a reason, recorded by
-`safety_override_record` (who, when, which warnings, why)."""
+"""Allergy and patch-test safety (reads). Booking, check-in and checkout call
+`customer_safety_warnings`; going ahead despite warnings needs a reason, recorded by the
+service customers.services.safety_override_record (who, when, which warnings, why)."""
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, PatchTest, SafetyOverride
+from customers.models import Customer, PatchTest
 
 
 @dataclass(frozen=True)
@@ -60,25 +58,3 @@ def customer_safety_warnings(
             }
             warnings.append(SafetyWarning(code, msg % params, service=service.name))
     return warnings
-
-
-@transaction.atomic
-def safety_override_record(
-    *, customer: Customer, warnings: list[SafetyWarning], reason: str, user, context: str
-) -> SafetyOverride:
-    """Record that `user` went ahead despite `warnings`. A reason is required."""
-    if not (reason or "").strip():
-        raise ValidationError(
-            {"override_reason": [_("Give a reason to go ahead despite the safety warnings.")]}
-        )
-    if not user.has_perm("customers.override_safety"):
-        raise ValidationError(
-            {"override_reason": [_("You may not override safety warnings; ask a manager.")]}
-        )
-    return SafetyOverride.objects.create(
-        customer=customer,
-        context=context,
-        warnings=[asdict(w) for w in warnings],
-        reason=reason.strip(),
-        user=user,
-    )

@@ -156,7 +156,7 @@ def _country_code() -> int:
     import phonenumbers
     from django.conf import settings
 
-    return phonenumbers.country_code_for_region(getattr(settings, "PHONENUMBER_DEFAULT_REGION", "CN"))
+    return phonenumbers.country_code_for_region(settings.PHONENUMBER_DEFAULT_REGION)
 
 
 def _prefix_upper_bound(prefix: str) -> str:

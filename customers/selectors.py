@@ -1,5 +1,6 @@
 """Reads of client files shared by pages, API and commands."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -25,6 +26,17 @@ def customer_qs() -> QuerySet[Customer]:
 def customer_get(*, pk: int) -> Customer:
     """Clients are chain-wide: every role with view_customer may open any card (404 if missing)."""
     return get_object_or_404(customer_qs(), pk=pk)
+
+
+def customer_pks_by_external_id(*, external_ids: Iterable[str], chunk: int = 5000) -> dict[str, int]:
+    """{external_id: pk} of the clients on file among `external_ids` (one query per `chunk` ids:
+    history imports resolve a million ids this way)."""
+    ids = list(external_ids)
+    found: dict[str, int] = {}
+    for i in range(0, len(ids), chunk):
+        rows = Customer.objects.filter(external_id__in=ids[i : i + chunk]).values_list("external_id", "pk")
+        found.update(rows)
+    return found
 
 
 def customer_list_newest() -> QuerySet[Customer]:

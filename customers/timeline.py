@@ -25,6 +25,15 @@ def register(key: str, source: TimelineSource) -> None:
     _SOURCES[key] = source
 
 
+def unregister(key: str) -> None:
+    _SOURCES.pop(key, None)
+
+
+def sources() -> dict[str, TimelineSource]:
+    """{key: source} as registered (docs and tests)."""
+    return dict(_SOURCES)
+
+
 def timeline_for(*, customer, user, limit: int = 30) -> list[TimelineEvent]:
     """The newest `limit` events across every registered source, newest first."""
     events: list[TimelineEvent] = []

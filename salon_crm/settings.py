@@ -186,6 +186,9 @@ CURRENCY = env.str("SALON_CURRENCY", default="CNY")
 BOOKING_CANCEL_POLICY_HOURS = env.int("BOOKING_CANCEL_POLICY_HOURS", default=24)
 BOOKING_SLOT_MINUTES = env.int("BOOKING_SLOT_MINUTES", default=15)
 BOOKING_ONLINE_CUTOFF_HOURS = env.int("BOOKING_ONLINE_CUTOFF_HOURS", default=24)
+# Online booking requests per hour, per client address and per phone number.
+BOOKING_ONLINE_RATE_PER_IP = env.int("BOOKING_ONLINE_RATE_PER_IP", default=10)
+BOOKING_ONLINE_RATE_PER_PHONE = env.int("BOOKING_ONLINE_RATE_PER_PHONE", default=3)
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -1,6 +1,7 @@
 """Every write of the appointments app (STYLE.md): booking, availability, checkout, waitlist.
 The pages, the API, the tasks and the import command all call these."""
 
+from appointments.line_kinds import CheckoutLine
 from appointments.services.availability import Slot, availability_find
 from appointments.services.booking import (
     appointment_book,
@@ -12,15 +13,30 @@ from appointments.services.booking import (
     appointment_start,
     walk_in_create,
 )
-from appointments.services.checkout import CheckoutLine, PaymentIn, visit_checkout, visit_void
+from appointments.services.checkout import (
+    PaymentIn,
+    Quote,
+    checkout_lines_for,
+    checkout_quote,
+    visit_checkout,
+    visit_void,
+)
 from appointments.services.checks import BookingItem, SafetyWarningsError
-from appointments.services.records import service_record_write
-from appointments.services.waitlist import waitlist_add, waitlist_matches, waitlist_set_status
+from appointments.services.online import online_book, online_waitlist_add
+from appointments.services.records import FormulaIn, service_record_write
+from appointments.services.waitlist import (
+    waitlist_add,
+    waitlist_entry_book,
+    waitlist_matches,
+    waitlist_set_status,
+)
 
 __all__ = [
     "BookingItem",
     "CheckoutLine",
+    "FormulaIn",
     "PaymentIn",
+    "Quote",
     "SafetyWarningsError",
     "Slot",
     "appointment_book",
@@ -31,10 +47,15 @@ __all__ = [
     "appointment_no_show",
     "appointment_start",
     "availability_find",
+    "checkout_lines_for",
+    "checkout_quote",
+    "online_book",
+    "online_waitlist_add",
     "service_record_write",
     "visit_checkout",
     "visit_void",
     "waitlist_add",
+    "waitlist_entry_book",
     "waitlist_matches",
     "waitlist_set_status",
     "walk_in_create",

@@ -88,16 +88,175 @@ def _free(busy: list[tuple[int, int]], ends: list[int], start: int, end: int) ->
     return i == len(busy) or busy[i][0] >= end
 
 
-def chain_offsets(services: list[Service]) -> list[tuple[int, int, int]]:
-    """(start, end, busy_until) of each service in minutes from the first start: each one
-    begins when the previous one's buffer is over (the same staff member does them all)."""
-    offsets, at = [], 0
-    for service in services:
-        end = at + service.duration_minutes
-        busy = end + service.buffer_after_minutes
-        offsets.append((at, end, busy))
-        at = busy
-    return offsets
+class _Search:
+    """The in-memory search of one availability_find call, in integer minutes since 1970 UTC.
+    Built from a constant number of queries; run() walks each stylist's free gaps."""
+
+    def __init__(self, *, location: Location, services: list[Service], people: list, days: list[date]):
+        self.location = location
+        self.people = people
+        self.days = days
+        spans = rules.chain(services, 0)  # the chaining rule booking uses too
+        self.last_end, self.total_busy = spans[-1][1], spans[-1][2]
+        self.spans = spans
+        self.services = services
+        self.grid = rules.grid_minutes()
+        self.range_start = rules.day_bounds(location, days[0])[0]
+        self.range_end = rules.day_bounds(location, days[-1])[1]
+        self.horizon = self.range_end + timedelta(minutes=self.total_busy)
+        # Wall-clock times become instants once per (day, time), not once per stylist.
+        self._instants: dict[tuple[date, object], int] = {}
+        # Whether the resources are free depends on the start only: once per minute.
+        self._resource_ok: dict[int, bool] = {}
+
+    # ---- loading (one query each) ----
+
+    def load(self) -> bool:
+        """Hours, busy intervals and resources; False when a needed resource type has none."""
+        ids = [p.pk for p in self.people]
+        self.opening: dict[int, list] = defaultdict(list)
+        for weekday, opens, closes in OpeningHours.objects.filter(location=self.location).values_list(
+            "weekday", "opens", "closes"
+        ):
+            self.opening[weekday].append((opens, closes))
+        self.working: dict[tuple[int, int], list] = defaultdict(list)
+        for staff_id, weekday, start, end in WorkingHours.objects.filter(
+            location=self.location, staff_id__in=ids
+        ).values_list("staff_id", "weekday", "start", "end"):
+            self.working[(staff_id, weekday)].append((start, end))
+        self.staff_busy = self._staff_busy(ids)
+        return self._load_resources()
+
+    def _staff_busy(self, ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+        busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for staff_id, start, end in _rows(
+            TimeOff.objects.filter(
+                staff_id__in=ids, start__lt=self.range_end, end__gt=self.range_start
+            ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("end", ceil=True))
+        ):
+            busy[staff_id].append((start, end))
+        for staff_id, start, end in _rows(
+            AppointmentItem.objects.filter(
+                staff_id__in=ids, is_active=True, start__lt=self.horizon, busy_until__gt=self.range_start
+            ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
+        ):
+            busy[staff_id].append((start, end))
+        return {sid: _merge(v) for sid, v in busy.items()}
+
+    def _load_resources(self) -> bool:
+        """For each service that needs a resource: the busy lists of every resource of its type."""
+        self.resource_checks: list = []
+        needed_types = {s.resource_type for s in self.services if s.resource_type}
+        if not needed_types:
+            return True
+        resources = dict(
+            Resource.objects.filter(
+                location=self.location, is_active=True, type__in=needed_types
+            ).values_list("pk", "type")
+        )
+        res_busy: dict[int, list] = {pk: [] for pk in resources}
+        for resource_id, start, end in _rows(
+            AppointmentItem.objects.filter(
+                resource_id__in=list(resources),
+                is_active=True,
+                start__lt=self.horizon,
+                busy_until__gt=self.range_start,
+            ).values_list("resource_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
+        ):
+            res_busy[resource_id].append((start, end))
+        by_type: dict[str, list[tuple[list, list]]] = {}
+        for resource_id, kind in resources.items():
+            merged = _merge(res_busy[resource_id])
+            by_type.setdefault(kind, []).append((merged, [e for _s, e in merged]))
+        if any(t not in by_type for t in needed_types):
+            return False
+        self.resource_checks = [
+            (a, b, by_type[s.resource_type])
+            for s, (a, _e, b) in zip(self.services, self.spans, strict=True)
+            if s.resource_type
+        ]
+        return True
+
+    # ---- the walk ----
+
+    def _at(self, day: date, wall) -> int:
+        key = (day, wall)
+        if key not in self._instants:
+            self._instants[key] = _minutes(rules.local_dt(self.location, day, wall))
+        return self._instants[key]
+
+    def _resources_free(self, start: int) -> bool:
+        ok = self._resource_ok.get(start)
+        if ok is None:
+            ok = self._resource_ok[start] = all(
+                any(_free(rb, re, start + a, start + b) for rb, re in pool)
+                for a, b, pool in self.resource_checks
+            )
+        return ok
+
+    def run(self, now: datetime) -> list[tuple[int, int]]:
+        """(start minute, stylist order) of every free start, sorted."""
+        now_min = _minutes(now) + (1 if now.second or now.microsecond else 0)
+        found: list[tuple[int, int]] = []
+        midnights = {day: self._at(day, time(0)) for day in self.days}
+        opening_by_day = {
+            day: [
+                (self._at(day, a), self._at(day, b)) for a, b in sorted(self.opening.get(day.weekday(), []))
+            ]
+            for day in self.days
+        }
+        # Stylists mostly share their working hours: the open windows once per (day, shifts).
+        windows_by_shifts: dict[tuple, list[tuple[int, int]]] = {}
+        day_weekdays = [(day, day.weekday()) for day in self.days]
+        for order, person in enumerate(self.people):
+            mine = self.staff_busy.get(person.pk, [])
+            ends = [e for _s, e in mine]
+            for day, weekday in day_weekdays:
+                shifts = self.working.get((person.pk, weekday))
+                if not shifts:
+                    continue
+                key = (day, *shifts)
+                windows = windows_by_shifts.get(key)
+                if windows is None:
+                    windows = windows_by_shifts[key] = rules.intersect(
+                        opening_by_day[day], sorted((self._at(day, a), self._at(day, b)) for a, b in shifts)
+                    )
+                for window in windows:
+                    self._walk(found, order, mine, ends, window, max(window[0], now_min), midnights[day])
+        found.sort()  # by start, then stylist order (each pair is unique)
+        return found
+
+    def _walk(self, found, order, mine, ends, window, free_from, base) -> None:
+        """The free gaps between one stylist's busy intervals inside one window: a start s is
+        free when [s, s + total_busy) misses every busy interval and the last service ends
+        (s + last_end) inside the window. Starts are on the grid aligned on local midnight."""
+        window_end = window[1]
+        last_end, total_busy, grid = self.last_end, self.total_busy, self.grid
+        n_busy = len(mine)
+        i = bisect_right(ends, free_from)
+        while free_from + last_end <= window_end:
+            next_busy = mine[i][0] if i < n_busy else None
+            limit = window_end - last_end
+            if next_busy is not None and next_busy - total_busy < limit:
+                limit = next_busy - total_busy
+            starts = range(base + -(-(free_from - base) // grid) * grid, limit + 1, grid)
+            if self.resource_checks:
+                found.extend((s, order) for s in starts if self._resources_free(s))
+            else:
+                found.extend(zip(starts, repeat(order)))
+            if next_busy is None or next_busy >= window_end:
+                break
+            if mine[i][1] > free_from:
+                free_from = mine[i][1]
+            i += 1
+
+    def slots(self, found: list[tuple[int, int]]) -> list[Slot]:
+        # Forty stylists share the same grid times: one datetime per minute value, not per slot.
+        tz = self.location.tz
+        moments: dict[int, datetime] = {}
+        for minute in {m for s, _order in found for m in (s, s + self.last_end)}:
+            moments[minute] = datetime.fromtimestamp(minute * 60, tz)
+        return [Slot(self.people[order], moments[s], moments[s + self.last_end]) for s, order in found]
 
 
 def availability_find(
@@ -111,9 +270,10 @@ def availability_find(
 ) -> list[Slot]:
     """Every free start on the grid (settings.BOOKING_SLOT_MINUTES, local wall clock) between
     the local dates `start_date` and `end_date` (inclusive) where one bookable stylist (or
-    `staff`) can do all `services` in a row: inside opening and working hours, not on time off,
-    clear of active bookings including buffers, with a free resource where a service needs
-    one. Never a start before `now` (default: the current time). Sorted by start, then staff."""
+    `staff`) can do all `services` in a row (rules.chain: each after the previous one's buffer):
+    inside opening and working hours, not on time off, clear of active bookings including
+    buffers, with a free resource where a service needs one. Never a start before `now`
+    (default: the current time). Sorted by start, then staff."""
     if not services:
         raise ValidationError({"service": [_("Choose at least one service.")]})
     if end_date < start_date:
@@ -127,148 +287,14 @@ def availability_find(
     )
     if any(s.pk not in offered for s in services):
         return []
-    grid = rules.grid_minutes()
-    offsets = chain_offsets(services)
-    last_end, total_busy = offsets[-1][1], offsets[-1][2]
-    now = now or timezone.now()
-    range_start = rules.day_bounds(location, start_date)[0]
-    range_end = rules.day_bounds(location, end_date)[1]
-
     staff_qs = StaffMember.objects.bookable().filter(locations=location)
     if staff is not None:
         staff_qs = staff_qs.filter(pk=staff.pk)
     people = list(staff_qs.order_by("display_name", "pk"))
     if not people:
         return []
-    ids = [p.pk for p in people]
-
-    opening: dict[int, list] = defaultdict(list)
-    for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
-        "weekday", "opens", "closes"
-    ):
-        opening[weekday].append((opens, closes))
-    working: dict[tuple[int, int], list] = defaultdict(list)
-    for staff_id, weekday, start, end in WorkingHours.objects.filter(
-        location=location, staff_id__in=ids
-    ).values_list("staff_id", "weekday", "start", "end"):
-        working[(staff_id, weekday)].append((start, end))
-
-    busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for staff_id, start, end in _rows(
-        TimeOff.objects.filter(staff_id__in=ids, start__lt=range_end, end__gt=range_start).values_list(
-            "staff_id", EpochMinutes("start"), EpochMinutes("end", ceil=True)
-        )
-    ):
-        busy[staff_id].append((start, end))
-    horizon = range_end + timedelta(minutes=total_busy)
-    for staff_id, start, end in _rows(
-        AppointmentItem.objects.filter(
-            staff_id__in=ids, is_active=True, start__lt=horizon, busy_until__gt=range_start
-        ).values_list("staff_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
-    ):
-        busy[staff_id].append((start, end))
-    staff_busy = {sid: _merge(v) for sid, v in busy.items()}
-
-    # Resources: for each service that needs one, the busy lists of every resource of its type.
-    needed_types = {s.resource_type for s in services if s.resource_type}
-    by_type: dict[str, list[tuple[list, list]]] = {}
-    if needed_types:
-        resources = dict(
-            Resource.objects.filter(location=location, is_active=True, type__in=needed_types).values_list(
-                "pk", "type"
-            )
-        )
-        res_busy: dict[int, list] = {pk: [] for pk in resources}
-        for resource_id, start, end in _rows(
-            AppointmentItem.objects.filter(
-                resource_id__in=list(resources), is_active=True, start__lt=horizon, busy_until__gt=range_start
-            ).values_list("resource_id", EpochMinutes("start"), EpochMinutes("busy_until", ceil=True))
-        ):
-            res_busy[resource_id].append((start, end))
-        for resource_id, kind in resources.items():
-            merged = _merge(res_busy[resource_id])
-            by_type.setdefault(kind, []).append((merged, [e for _s, e in merged]))
-        if any(t not in by_type for t in needed_types):
-            return []
-    resource_checks = [
-        (a, b, by_type[s.resource_type])
-        for s, (a, _e, b) in zip(services, offsets, strict=True)
-        if s.resource_type
-    ]
-
-    now_min = _minutes(now) + (1 if now.second or now.microsecond else 0)
-    # The search works on (start minute, stylist order) pairs; datetimes and Slots are built
-    # once at the end, for the starts found (thousands of slots over 14 days).
-    found: list[tuple[int, int]] = []
     days = [start_date + timedelta(days=n) for n in range((end_date - start_date).days + 1)]
-    # Wall-clock times become instants once per (day, time), not once per stylist.
-    instants: dict[tuple[date, object], int] = {}
-
-    def at(day: date, wall) -> int:
-        key = (day, wall)
-        if key not in instants:
-            instants[key] = _minutes(rules.local_dt(location, day, wall))
-        return instants[key]
-
-    # Whether the resources are free depends on the start only, not on the stylist: once per minute.
-    resource_ok: dict[int, bool] = {}
-
-    def resources_free(start: int) -> bool:
-        ok = resource_ok.get(start)
-        if ok is None:
-            ok = resource_ok[start] = all(
-                any(_free(rb, re, start + a, start + b) for rb, re in pool) for a, b, pool in resource_checks
-            )
-        return ok
-
-    midnights = {day: at(day, time(0)) for day in days}
-    opening_by_day = {
-        day: [(at(day, a), at(day, b)) for a, b in sorted(opening.get(day.weekday(), []))] for day in days
-    }
-    # Stylists mostly share their working hours: the open windows once per (day, shifts).
-    windows_by_shifts: dict[tuple, list[tuple[int, int]]] = {}
-    day_weekdays = [(day, day.weekday()) for day in days]
-    for order, person in enumerate(people):
-        pk = person.pk
-        mine = staff_busy.get(pk, [])
-        ends = [e for _s, e in mine]
-        n_busy = len(mine)
-        for day, weekday in day_weekdays:
-            shifts = working.get((pk, weekday))
-            if not shifts:
-                continue
-            key = (day, *shifts)
-            windows = windows_by_shifts.get(key)
-            if windows is None:
-                windows = windows_by_shifts[key] = rules.intersect(
-                    opening_by_day[day], sorted((at(day, a), at(day, b)) for a, b in shifts)
-                )
-            base = midnights[day]  # the grid is aligned on local midnight
-            for window_start, window_end in windows:
-                # Walk the free gaps between this stylist's busy intervals inside the window:
-                # a start s is free when [s, s + total_busy) misses every busy interval and the
-                # last service ends (s + last_end) inside the window.
-                free_from = max(window_start, now_min)
-                i = bisect_right(ends, free_from)
-                while free_from + last_end <= window_end:
-                    next_busy = mine[i][0] if i < n_busy else None
-                    limit = window_end - last_end
-                    if next_busy is not None and next_busy - total_busy < limit:
-                        limit = next_busy - total_busy
-                    starts = range(base + -(-(free_from - base) // grid) * grid, limit + 1, grid)
-                    if resource_checks:
-                        found.extend((s, order) for s in starts if resources_free(s))
-                    else:
-                        found.extend(zip(starts, repeat(order)))
-                    if next_busy is None or next_busy >= window_end:
-                        break
-                    if mine[i][1] > free_from:
-                        free_from = mine[i][1]
-                    i += 1
-    found.sort()  # by start, then stylist order (each pair is unique)
-    # Forty stylists share the same grid times: one datetime per minute value, not per slot.
-    tz = location.tz
-    moments: dict[int, datetime] = {}
-    for minute in {m for s, _order in found for m in (s, s + last_end)}:
-        moments[minute] = datetime.fromtimestamp(minute * 60, tz)
-    return [Slot(people[order], moments[s], moments[s + last_end]) for s, order in found]
+    search = _Search(location=location, services=services, people=people, days=days)
+    if not search.load():
+        return []
+    return search.slots(search.run(now or timezone.now()))

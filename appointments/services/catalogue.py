@@ -1,11 +1,17 @@
 """Catalogue and schedule edits from the manager pages (services, categories, products,
 resources, working hours, time off). Managers act on their own locations only."""
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from accounts.access import can_act_at
+from appointments.models import Service, ServiceCategory
+
+IMPORTED_CATEGORY = "Imported"
 
 
 def _location_ids(instance: models.Model) -> set[int]:
@@ -31,3 +37,25 @@ def catalogue_save(*, instance: models.Model, by, m2m: dict | None = None) -> mo
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
     return instance
+
+
+@transaction.atomic
+def service_create_imported(*, names: Iterable[str]) -> dict[str, int]:
+    """{name: pk} for every name, creating the ones not in the catalogue as inactive services
+    (60 minutes, price 0, offered nowhere) in the "Imported" category: history imports keep
+    the names services were sold under, and nobody can book them. Names longer than a
+    service name's 100 characters are cut. For the system (import commands): no permission
+    check."""
+    wanted = {name: name.strip()[:100] for name in names if name and name.strip()}
+    found = dict(Service.objects.filter(name__in=set(wanted.values())).values_list("name", "pk"))
+    missing = sorted(set(wanted.values()) - set(found))
+    if missing:
+        category, _created = ServiceCategory.objects.get_or_create(name=IMPORTED_CATEGORY)
+        for name in missing:
+            service = Service(
+                category=category, name=name, duration_minutes=60, price=Decimal("0"), is_active=False
+            )
+            service.full_clean()
+            service.save()
+            found[name] = service.pk
+    return {name: found[stored] for name, stored in wanted.items()}

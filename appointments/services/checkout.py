@@ -1,7 +1,12 @@
-"""Checkout (a completed Visit with lines and payments) and void."""
+"""Checkout (a completed Visit with lines and payments), its price quote, and void.
+
+Pricing lives here once: checkout_quote prices lines for the checkout page's running totals and
+visit_checkout saves exactly what it quotes. Money handlers of other apps run inside these
+transactions: a payment method's charge (checkout) and refund (void), a line kind's sold and
+voided (appointments.payments, appointments.line_kinds)."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -9,36 +14,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import require_location
-from accounts.models import Location, StaffMember
-from appointments import hooks
-from appointments.models import (
-    Appointment,
-    AppointmentStatus,
-    Payment,
-    Product,
-    Service,
-    Visit,
-    VisitLine,
-)
+from accounts.models import Location
+from appointments import events
+from appointments.line_kinds import CheckoutLine, line_kind
+from appointments.models import Appointment, AppointmentStatus, Payment, Visit, VisitLine
 from appointments.payments import payment_method
-from appointments.services.booking import _lock, _require_status
-from appointments.services.checks import _safety
+from appointments.services import rules
+from appointments.services.booking import appointment_lock, require_status
+from appointments.services.checks import safety_gate
 from customers.models import Customer
 from salon_crm.errors import Conflict
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
-
-
-@dataclass(frozen=True)
-class CheckoutLine:
-    kind: str  # "service" | "product"
-    service: Service | None = None
-    product: Product | None = None
-    staff: StaffMember | None = None
-    quantity: int = 1
-    unit_price: Decimal | None = None  # None: the catalogue price
-    discount: Decimal = ZERO
+CHECKOUT_STATUSES = [
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.IN_SERVICE,
+]
 
 
 @dataclass(frozen=True)
@@ -48,45 +42,123 @@ class PaymentIn:
     reference: str = ""
 
 
-def _money(value, field: str) -> Decimal:
+@dataclass(frozen=True)
+class Quote:
+    lines: list[VisitLine]  # priced, not saved
+    subtotal: Decimal
+    discount: Decimal
+    total: Decimal
+
+
+def money(value, field: str) -> Decimal:
+    """A non-negative amount to the cent; anything else is a ValidationError on `field`."""
     try:
         amount = Decimal(str(value)).quantize(CENT)
-    except Exception as exc:  # decimal.InvalidOperation and friends: bad input, not a bug
+    except (InvalidOperation, ValueError, TypeError) as exc:
         raise ValidationError({field: [_("Enter an amount.")]}) from exc
-    if amount < 0:
+    if not amount.is_finite() or amount < 0:
         raise ValidationError({field: [_("An amount cannot be negative.")]})
     return amount
 
 
-def _build_line(line: CheckoutLine) -> VisitLine:
-    if line.kind == VisitLine.Kind.SERVICE:
-        if line.service is None:
-            raise ValidationError({"lines": [_("A service line needs a service.")]})
-        item, catalogue = line.service, line.service.price
-    elif line.kind == VisitLine.Kind.PRODUCT:
-        if line.product is None:
-            raise ValidationError({"lines": [_("A product line needs a product.")]})
-        item, catalogue = line.product, line.product.price
-    else:
+# ---- pricing ----------------------------------------------------------------------------------
+
+
+def _price_line(line: CheckoutLine) -> VisitLine:
+    kind = line_kind(line.kind)
+    if kind is None:
         raise ValidationError({"lines": [_("Unknown line kind.")]})
+    description, catalogue = kind.price(line)
     if not isinstance(line.quantity, int) or line.quantity < 1:
         raise ValidationError({"lines": [_("The quantity must be at least 1.")]})
-    unit = _money(catalogue if line.unit_price is None else line.unit_price, "lines")
-    discount = _money(line.discount, "lines")
+    if line.unit_price is None and catalogue is None:
+        raise ValidationError({"lines": [_("Give the amount of %(what)s.") % {"what": description}]})
+    unit = money(catalogue if line.unit_price is None else line.unit_price, "lines")
+    discount = money(line.discount, "lines")
     gross = unit * line.quantity
     if discount > gross:
         raise ValidationError({"lines": [_("A discount cannot exceed the line's price.")]})
     return VisitLine(
         kind=line.kind,
+        ref=line.ref[:64],
         service=line.service,
         product=line.product,
         staff=line.staff,
-        description=str(item)[:120],
+        description=description[:120],
         quantity=line.quantity,
         unit_price=unit,
         discount=discount,
         amount=gross - discount,
     )
+
+
+def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO) -> Quote:
+    """Price `lines` (each through its line kind) and the visit discount: the amounts checkout
+    saves. ValidationError for an unknown kind, a bad amount, a discount above a price."""
+    if not lines:
+        raise ValidationError({"lines": [_("Add at least one line.")]})
+    priced = [_price_line(line) for line in lines]
+    subtotal = sum((v.amount for v in priced), ZERO)
+    discount = money(discount or ZERO, "discount")
+    if discount > subtotal:
+        raise ValidationError({"discount": [_("The discount cannot exceed the subtotal.")]})
+    return Quote(lines=priced, subtotal=subtotal, discount=discount, total=subtotal - discount)
+
+
+def checkout_lines_for(appointment: Appointment) -> list[CheckoutLine]:
+    """The appointment's services with their stylists and booked prices."""
+    return [
+        CheckoutLine(kind=VisitLine.Kind.SERVICE, service=i.service, staff=i.staff, unit_price=i.price)
+        for i in appointment.items.select_related("service", "staff").order_by("start", "pk")
+    ]
+
+
+# ---- checkout ---------------------------------------------------------------------------------
+
+
+def _checkout_appointment(appointment: Appointment, *, location: Location, customer: Customer) -> Appointment:
+    appointment = appointment_lock(appointment)
+    if appointment.location_id != location.pk or appointment.customer_id != customer.pk:
+        raise ValidationError({"appointment": [_("This appointment is for another client or location.")]})
+    if Visit.objects.filter(appointment=appointment).exists():
+        raise Conflict(_("This appointment is already checked out."), code="already_checked_out")
+    require_status(appointment, CHECKOUT_STATUSES, _("check out"))
+    return appointment
+
+
+def _payments_for(total: Decimal, payments: list[PaymentIn]) -> list[PaymentIn]:
+    """The payments as amounts, each of a known method and above zero, adding up to `total`."""
+    taken = [PaymentIn(p.method, money(p.amount, "payments"), p.reference) for p in payments]
+    for p in taken:
+        if payment_method(p.method) is None:
+            raise ValidationError({"payments": [_("Unknown payment method %(m)s.") % {"m": p.method}]})
+        if p.amount <= 0:
+            raise ValidationError({"payments": [_("A payment must be more than zero.")]})
+    paid = sum((p.amount for p in taken), ZERO)
+    if paid != total:
+        message = _("Payments (%(paid)s) must add up to the total (%(total)s).")
+        raise ValidationError({"payments": [message % {"paid": paid, "total": total}]})
+    return taken
+
+
+def _save_sale(*, visit: Visit, quote: Quote, lines: list[CheckoutLine], payments: list[PaymentIn]) -> None:
+    """Lines, then payments; each line kind's `sold` and each method's `charge` run here, inside
+    the checkout's transaction."""
+    visit.full_clean(exclude=["appointment", "customer", "location", "created_by"])
+    visit.save()
+    for visit_line, line in zip(quote.lines, lines, strict=True):
+        visit_line.visit = visit
+        visit_line.save()
+        kind = line_kind(visit_line.kind)
+        if kind.sold is not None:
+            kind.sold(visit, visit_line, line)
+    for p in payments:
+        payment = Payment.objects.create(
+            visit=visit, method=p.method, amount=p.amount, reference=p.reference[:100]
+        )
+        method = payment_method(p.method)
+        if method.charge is not None:
+            method.charge(visit, payment)
 
 
 @transaction.atomic
@@ -102,69 +174,30 @@ def visit_checkout(
     override_reason: str = "",
 ) -> Visit:
     """Complete a sale. Lines default to the appointment's items (with their stylists and
-    booked prices); payments must sum to the net total exactly; each method's handler (loyalty:
-    stored value, points...) runs inside this transaction. Completes the appointment and calls
-    the visit_completed hook after commit."""
+    booked prices); payments must sum to the net total exactly; line kinds' and payment
+    methods' handlers run inside this transaction (one that raises rolls everything back).
+    Completes the appointment; events `completed` and `visit_completed` after commit."""
     if not by.has_perm("appointments.checkout"):
         raise PermissionDenied(_("You may not check out."))
     require_location(by, location)
     if appointment is not None:
-        appointment = _lock(appointment)
-        if appointment.location_id != location.pk or appointment.customer_id != customer.pk:
-            raise ValidationError({"appointment": [_("This appointment is for another client or location.")]})
-        if Visit.objects.filter(appointment=appointment).exists():
-            raise Conflict(_("This appointment is already checked out."), code="already_checked_out")
-        _require_status(
-            appointment,
-            [
-                AppointmentStatus.BOOKED,
-                AppointmentStatus.CONFIRMED,
-                AppointmentStatus.ARRIVED,
-                AppointmentStatus.IN_SERVICE,
-            ],
-            _("check out"),
-        )
+        appointment = _checkout_appointment(appointment, location=location, customer=customer)
     if lines is None:
         if appointment is None:
             raise ValidationError({"lines": [_("Add at least one line.")]})
-        lines = [
-            CheckoutLine(kind="service", service=i.service, staff=i.staff, unit_price=i.price)
-            for i in appointment.items.select_related("service", "staff").order_by("start", "pk")
-        ]
-    if not lines:
-        raise ValidationError({"lines": [_("Add at least one line.")]})
-    built = [_build_line(line) for line in lines]
+        lines = checkout_lines_for(appointment)
+    quote = checkout_quote(lines=lines, discount=discount)
     if appointment is None:
         # No check-in happened: the safety warnings are checked here.
-        _safety(
+        safety_gate(
             customer=customer,
-            services=[b.service for b in built if b.service is not None],
+            services=[v.service for v in quote.lines if v.service is not None],
             by=by,
             override_reason=override_reason,
             context="checkout",
-            on=timezone.localdate(timezone=location.tz),
+            on=rules.local_date(location, timezone.now()),
         )
-    subtotal = sum((b.amount for b in built), ZERO)
-    discount = _money(discount, "discount")
-    if discount > subtotal:
-        raise ValidationError({"discount": [_("The discount cannot exceed the subtotal.")]})
-    total = subtotal - discount
-    taken = [PaymentIn(p.method, _money(p.amount, "payments"), p.reference) for p in payments]
-    for p in taken:
-        if payment_method(p.method) is None:
-            raise ValidationError({"payments": [_("Unknown payment method %(m)s.") % {"m": p.method}]})
-        if p.amount <= 0:
-            raise ValidationError({"payments": [_("A payment must be more than zero.")]})
-    paid = sum((p.amount for p in taken), ZERO)
-    if paid != total:
-        raise ValidationError(
-            {
-                "payments": [
-                    _("Payments (%(paid)s) must add up to the total (%(total)s).")
-                    % {"paid": paid, "total": total}
-                ]
-            }
-        )
+    taken = _payments_for(quote.total, payments)
     now = timezone.now()
     visit = Visit(
         appointment=appointment,
@@ -173,34 +206,29 @@ def visit_checkout(
         status=Visit.Status.COMPLETED,
         started_at=appointment.start if appointment else now,
         completed_at=now,
-        subtotal=subtotal,
-        discount=discount,
-        total=total,
+        subtotal=quote.subtotal,
+        discount=quote.discount,
+        total=quote.total,
         created_by=by,
     )
-    visit.full_clean(exclude=["appointment", "customer", "location", "created_by"])
-    visit.save()
-    for b in built:
-        b.visit = visit
-    VisitLine.objects.bulk_create(built)
-    for p in taken:
-        payment = Payment.objects.create(
-            visit=visit, method=p.method, amount=p.amount, reference=p.reference[:100]
-        )
-        handler = payment_method(p.method).handler
-        if handler is not None:
-            handler(visit, payment)
+    _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
     if appointment is not None:
         appointment.status = AppointmentStatus.COMPLETED
         appointment.completed_at = now
         appointment.save(update_fields=["status", "completed_at"])
-    hooks.visit_completed(visit)
+        events.appointment_event(events.COMPLETED, appointment, by=by)
+    events.visit_event(events.VISIT_COMPLETED, visit, by=by)
     return visit
+
+
+# ---- void -------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def visit_void(*, visit: Visit, by, reason: str) -> Visit:
-    """Managers and owners only; the rows stay (audit), the visit counts for nothing."""
+    """Managers and owners only; the rows stay (audit), the visit counts for nothing. Every
+    payment is refunded through its method and every line's kind told, inside this
+    transaction: a refund that fails leaves the visit completed."""
     if not by.has_perm("appointments.void_visit"):
         raise PermissionDenied(_("Only a manager can void a visit."))
     visit = Visit.objects.select_for_update().select_related("location").get(pk=visit.pk)
@@ -216,5 +244,13 @@ def visit_void(*, visit: Visit, by, reason: str) -> Visit:
     visit.voided_by = by
     visit.void_reason = reason.strip()[:200]
     visit.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
-    hooks.visit_voided(visit)
+    for payment in visit.payments.order_by("pk"):
+        method = payment_method(payment.method)
+        if method is not None and method.refund is not None:
+            method.refund(visit, payment)
+    for visit_line in visit.lines.order_by("pk"):
+        kind = line_kind(visit_line.kind)
+        if kind is not None and kind.voided is not None:
+            kind.voided(visit, visit_line)
+    events.visit_event(events.VISIT_VOIDED, visit, by=by)
     return visit

@@ -1,8 +1,10 @@
 """The checks behind booking and moving (booking.py): who may act, catalogue, hours, clashes,
-resources, safety, and the insert that turns an exclusion-constraint race into a 409."""
+resources, safety, and the insert that turns an exclusion-constraint race into a 409. Public
+to the services of this package; pages and API call the services, never these."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,15 +25,20 @@ from appointments.models import (
 )
 from appointments.services import rules
 from customers.models import Customer
-from customers.safety import customer_safety_warnings, safety_override_record
+from customers.safety import customer_safety_warnings
+from customers.services.safety import safety_override_record
 from salon_crm.errors import Conflict
 
 
 @dataclass(frozen=True)
 class BookingItem:
+    """One service with one stylist. `start` is aware; None (any item but the first) means
+    "right after the previous item": at its end plus its buffer (rules.chain), so colour then
+    cut needs one time only. end = start + duration; busy_until = end + buffer."""
+
     service: Service
     staff: StaffMember
-    start: datetime  # aware; end = start + service.duration; busy_until = end + buffer
+    start: datetime | None = None
     resource: Resource | None = None  # None: a free resource of service.resource_type is picked
 
 
@@ -45,7 +52,9 @@ class SafetyWarningsError(ValidationError):
 
 
 @dataclass
-class _Planned:
+class Planned:
+    """An item with its instants worked out (UTC), as the checks and the insert see it."""
+
     service: Service
     staff: StaffMember
     start: datetime
@@ -53,30 +62,42 @@ class _Planned:
     busy_until: datetime
     resource: Resource | None = None
     auto_resource: bool = True
-    keep: AppointmentItem | None = field(default=None, repr=False)
+    keep: AppointmentItem | None = field(default=None, repr=False)  # the row a move updates
 
 
-def _plan(item: BookingItem) -> _Planned:
-    if not isinstance(item.start, datetime) or timezone.is_naive(item.start):
-        raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
-    # In UTC: adding minutes to a datetime in a DST zone would add wall-clock minutes.
-    start = rules.to_utc(item.start)
-    end = start + timedelta(minutes=item.service.duration_minutes)
-    return _Planned(
-        service=item.service,
-        staff=item.staff,
-        start=start,
-        end=end,
-        busy_until=end + timedelta(minutes=item.service.buffer_after_minutes),
-        resource=item.resource,
-        auto_resource=item.resource is None,
-    )
+def plan_items(items: Iterable[BookingItem]) -> list[Planned]:
+    """The items' instants in the order given, a missing start chained after the previous item
+    (rules.chain's rule); then sorted by start."""
+    planned: list[Planned] = []
+    for item in items:
+        if item.start is None:
+            if not planned:
+                raise ValidationError({"start": [_("Give the first service a start time.")]})
+            start = planned[-1].busy_until
+        elif not isinstance(item.start, datetime) or timezone.is_naive(item.start):
+            raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
+        else:
+            # In UTC: adding minutes to a datetime in a DST zone would add wall-clock minutes.
+            start = rules.to_utc(item.start)
+        start, end, busy_until = rules.service_span(item.service, start)
+        planned.append(
+            Planned(
+                service=item.service,
+                staff=item.staff,
+                start=start,
+                end=end,
+                busy_until=busy_until,
+                resource=item.resource,
+                auto_resource=item.resource is None,
+            )
+        )
+    return sorted(planned, key=lambda p: p.start)
 
 
 # ---- who may do it ----------------------------------------------------------------------------
 
 
-def _authorise(by: AbstractBaseUser | None, location: Location, staff_ids: set[int], perm: str) -> None:
+def authorise(by: AbstractBaseUser | None, location: Location, staff_ids: set[int], perm: str) -> None:
     """`by` None is the system or a client's signed link (already authorised by its caller).
     A stylist may only act on their own column (DESIGN.md, Roles)."""
     if by is None:
@@ -93,7 +114,7 @@ def _authorise(by: AbstractBaseUser | None, location: Location, staff_ids: set[i
 # ---- checks -----------------------------------------------------------------------------------
 
 
-def _check_catalogue(location: Location, planned: list[_Planned]) -> None:
+def check_catalogue(location: Location, planned: list[Planned]) -> None:
     service_ids = {p.service.pk for p in planned}
     offered = set(
         Service.objects.filter(pk__in=service_ids, is_active=True, locations=location).values_list(
@@ -124,7 +145,7 @@ def _check_catalogue(location: Location, planned: list[_Planned]) -> None:
             raise ValidationError({"resource": [_("This resource cannot be used for this service here.")]})
 
 
-def _check_schedule(location: Location, planned: list[_Planned]) -> None:
+def check_schedule(location: Location, planned: list[Planned]) -> None:
     """Inside opening hours and the stylist's working hours of that local day, not on time off."""
     opening: dict[int, list] = {}
     for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
@@ -159,7 +180,7 @@ def _check_schedule(location: Location, planned: list[_Planned]) -> None:
                 raise ValidationError({"start": [_("%(staff)s is off at that time.") % {"staff": p.staff}]})
 
 
-def _taken(p: _Planned, message: str) -> Conflict:
+def _taken(p: Planned, message: str) -> Conflict:
     return Conflict(
         message,
         code="slot_taken",
@@ -167,7 +188,7 @@ def _taken(p: _Planned, message: str) -> Conflict:
     )
 
 
-def _check_busy(planned: list[_Planned], exclude_appointment: int | None = None) -> None:
+def check_busy(planned: list[Planned], exclude_appointment: int | None = None) -> None:
     """Staff clear of other active bookings (buffers included) and of each other in this booking."""
     for i, p in enumerate(planned):
         for q in planned[:i]:
@@ -187,8 +208,8 @@ def _check_busy(planned: list[_Planned], exclude_appointment: int | None = None)
                 raise _taken(p, _("%(staff)s is already booked at that time.") % {"staff": p.staff})
 
 
-def _assign_resources(
-    location: Location, planned: list[_Planned], exclude_appointment: int | None = None
+def assign_resources(
+    location: Location, planned: list[Planned], exclude_appointment: int | None = None
 ) -> None:
     """Check explicit resources; pick a free one of the right type for the others (keeping the
     current one on a move when it is still free)."""
@@ -210,7 +231,7 @@ def _assign_resources(
     busy = [(rid, s, e) for rid, s, e in busy_qs.values_list("resource_id", "start", "busy_until")]
     chosen: list[tuple[int, datetime, datetime]] = []
 
-    def free(resource_id: int, p: _Planned) -> bool:
+    def free(resource_id: int, p: Planned) -> bool:
         return not any(
             rid == resource_id and rules.overlaps(s, e, p.start, p.busy_until) for rid, s, e in busy + chosen
         )
@@ -233,9 +254,11 @@ def _assign_resources(
         chosen.append((p.resource.pk, p.start, p.busy_until))
 
 
-def _safety(
-    *, customer: Customer, services: list[Service], by, override_reason: str, context: str, on
+def safety_gate(
+    *, customer: Customer, services: list[Service], by, override_reason: str, context: str, on: date
 ) -> None:
+    """Refuse (SafetyWarningsError) when the client has warnings for these services and no
+    override reason was given; with a reason, record the override (who, when, why)."""
     warnings = customer_safety_warnings(customer, services, on=on)
     if by is None:
         # A client booking themselves online: an allergy note must not stop them booking a
@@ -256,7 +279,7 @@ def _is_double_booking(exc: IntegrityError) -> bool:
     return getattr(cause, "pgcode", None) == "23P01" or "no_double_booking" in str(exc)
 
 
-def _save_items(appointment: Appointment, planned: list[_Planned]) -> None:
+def save_items(appointment: Appointment, planned: list[Planned]) -> None:
     """Insert (or re-activate, on a move) the items in a savepoint; a concurrent booking that
     the checks could not see is caught by the exclusion constraint and becomes a 409."""
     try:

@@ -4,16 +4,40 @@ per local date, so a DST change moves the UTC instants and never the local hours
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 
 from accounts.models import Location
 
 Interval = tuple[datetime, datetime]
+T = TypeVar("T", int, datetime)
 
 
 def grid_minutes() -> int:
-    return int(getattr(settings, "BOOKING_SLOT_MINUTES", 15))
+    return settings.BOOKING_SLOT_MINUTES
+
+
+def service_span(service, start: T) -> tuple[T, T, T]:
+    """(start, end, busy_until) of one service beginning at `start`, in whole minutes or as an
+    aware UTC datetime: the stylist (and resource) stay busy until the service's buffer after it
+    is over. The chaining rule: the next service of a chain begins at busy_until. Availability
+    (in minutes) and booking (in datetimes) both use this one function."""
+    if isinstance(start, datetime):
+        end = start + timedelta(minutes=service.duration_minutes)
+        return start, end, end + timedelta(minutes=service.buffer_after_minutes)
+    end = start + service.duration_minutes
+    return start, end, end + service.buffer_after_minutes
+
+
+def chain(services, start: T) -> list[tuple[T, T, T]]:
+    """service_span of each service, each beginning when the previous one's buffer is over."""
+    spans: list[tuple[T, T, T]] = []
+    at = start
+    for service in services:
+        spans.append(service_span(service, at))
+        at = spans[-1][2]
+    return spans
 
 
 def local_dt(location: Location, day: date, at: time) -> datetime:
@@ -64,16 +88,6 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 
 def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def ceil_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:
-    """The first instant at or after `moment` whose local wall-clock minute is on the grid."""
-    moment = to_utc(moment)
-    local = moment.astimezone(location.tz)
-    into = (local.hour * 60 + local.minute) % minutes
-    if into == 0 and local.second == 0 and local.microsecond == 0:
-        return moment
-    return moment + timedelta(minutes=minutes - into, seconds=-local.second, microseconds=-local.microsecond)
 
 
 def floor_to_grid(location: Location, moment: datetime, minutes: int) -> datetime:

@@ -1,6 +1,6 @@
 """Waitlist: a client wants a service on a day; the desk sees when a matching slot frees up."""
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,16 +8,19 @@ from django.utils.translation import gettext as _
 
 from accounts.access import require_location
 from accounts.models import Location, StaffMember
-from appointments.models import Service, WaitlistEntry
+from appointments.models import Appointment, AppointmentSource, Service, WaitlistEntry
 from appointments.services.availability import Slot, availability_find
+from appointments.services.booking import appointment_book
+from appointments.services.checks import BookingItem
 from customers.models import Customer
+from customers.services import NewCustomer, customer_resolve
 from salon_crm.errors import Conflict
 
 
 @transaction.atomic
 def waitlist_add(
     *,
-    customer: Customer,
+    customer: Customer | NewCustomer,
     location: Location,
     service: Service,
     date: date,
@@ -27,12 +30,14 @@ def waitlist_add(
     by,
     notes: str = "",
 ) -> WaitlistEntry:
+    """A client (existing, or new: created in this transaction) waits for `service` on `date`."""
     if by is not None:
         require_location(by, location)
     if earliest and latest and latest <= earliest:
         raise ValidationError({"latest": [_("The latest time must be after the earliest.")]})
     if not service.locations.filter(pk=location.pk).exists():
         raise ValidationError({"service": [_("This service is not offered at this location.")]})
+    customer = customer_resolve(user=by, customer=customer)
     entry = WaitlistEntry(
         customer=customer,
         location=location,
@@ -64,6 +69,35 @@ def waitlist_set_status(*, entry: WaitlistEntry, status: str, by) -> WaitlistEnt
     entry.status = status
     entry.save(update_fields=["status"])
     return entry
+
+
+@transaction.atomic
+def waitlist_entry_book(
+    *, entry: WaitlistEntry, staff: StaffMember, start: datetime, by, override_reason: str = ""
+) -> Appointment:
+    """Book a waiting client into a slot that freed up, and mark the entry booked: both or
+    neither. The booking's refusals (slot taken, safety warnings) are appointment_book's."""
+    entry = (
+        WaitlistEntry.objects.select_for_update()
+        .select_related("customer", "service", "location")
+        .get(pk=entry.pk)
+    )
+    if entry.status != WaitlistEntry.Status.WAITING:
+        raise Conflict(
+            _("This entry is no longer waiting."), code="invalid_status", extra={"status": entry.status}
+        )
+    appointment = appointment_book(
+        customer=entry.customer,
+        location=entry.location,
+        items=[BookingItem(service=entry.service, staff=staff, start=start)],
+        source=AppointmentSource.PHONE,
+        booked_by=by,
+        notes=entry.notes,
+        override_reason=override_reason,
+    )
+    entry.status = WaitlistEntry.Status.BOOKED
+    entry.save(update_fields=["status"])
+    return appointment
 
 
 def waitlist_matches(*, location: Location, date: date) -> list[tuple[WaitlistEntry, list[Slot]]]:

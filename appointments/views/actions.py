@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from appointments import selectors
 from appointments.forms import CancelForm, MoveForm, OverrideForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import (
@@ -23,13 +24,7 @@ from appointments.services import (
     appointment_start,
 )
 from appointments.services.rules import local_date, local_dt
-from appointments.views.common import (
-    add_service_errors,
-    appointment_for_user,
-    bookable_staff,
-    dialog_done,
-    errors_of,
-)
+from appointments.views.common import add_service_errors, dialog_done, errors_of
 from customers.privacy import display_phone
 from customers.safety import customer_safety_warnings
 from salon_crm.errors import Conflict
@@ -74,7 +69,7 @@ def _detail(request: HttpRequest, appointment: Appointment, *, errors=(), warnin
 @login_required
 @permission_required("appointments.view_appointment", raise_exception=True)
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, appointment_for_user(request.user, pk))
+    return _detail(request, selectors.appointment_get_for_user(user=request.user, pk=pk))
 
 
 _SIMPLE = {
@@ -89,7 +84,7 @@ _SIMPLE = {
 @require_POST
 def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """confirm / start / no_show / check_in: one click each (check-in may need a reason)."""
-    appointment = appointment_for_user(request.user, pk)
+    appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     override = OverrideForm(request.POST)
     override.is_valid()
     try:
@@ -118,10 +113,10 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 @login_required
 @permission_required("appointments.change_appointment", raise_exception=True)
 def appointment_move_dialog(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = appointment_for_user(request.user, pk)
+    appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     location = appointment.location
     items = list(appointment.items.all())
-    staff_qs = bookable_staff(location) if len(items) == 1 else None
+    staff_qs = selectors.staff_bookable(location=location) if len(items) == 1 else None
     local = appointment.start.astimezone(location.tz)
     form = MoveForm(
         request.POST or None,
@@ -160,7 +155,7 @@ def appointment_move_dialog(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("appointments.change_appointment", raise_exception=True)
 def appointment_cancel_dialog(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = appointment_for_user(request.user, pk)
+    appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

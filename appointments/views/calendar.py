@@ -26,20 +26,13 @@ from appointments.forms import (
     booking_items,
 )
 from appointments.models import AppointmentItem, AppointmentSource, AppointmentStatus
-from appointments.services import (
-    BookingItem,
-    SafetyWarningsError,
-    appointment_book,
-    walk_in_create,
-)
+from appointments.services import SafetyWarningsError, appointment_book, walk_in_create
 from appointments.services.rules import day_bounds, local_date
 from appointments.views.common import (
     add_service_errors,
-    bookable_staff,
     dialog_done,
     is_stylist,
     location_or_404,
-    offered_services,
     parse_day,
 )
 from appointments.views.grid import build_grid
@@ -47,7 +40,6 @@ from customers.models import Customer
 from customers.privacy import can_see_full_phone, display_phone, mask_phone
 from customers.safety import customer_safety_warnings
 from customers.search import customer_search
-from customers.services import customer_quick_add
 from salon_crm.errors import Conflict
 
 SLOT_TAKEN = gettext_lazy("That slot was just taken. Choose another time or stylist.")
@@ -145,15 +137,7 @@ def _warnings_for(customer: Customer | None, services, day: date | None = None) 
     return customer_safety_warnings(customer, [s for s in services if s], on=day)
 
 
-def customer_from_form(form, user) -> Customer:
-    """The picked client, or a new one from name + phone (a phone on file is a form error)."""
-    data = form.cleaned_data
-    if data.get("customer"):
-        return data["customer"]
-    return customer_quick_add(user=user, name=data["new_name"], phone=str(data.get("new_phone") or ""))
-
-
-def _attempt(form, book) -> tuple:
+def attempt_booking(form, book) -> tuple:
     """Run a booking service; its refusals become errors on `form` (a taken slot, closed
     hours, a phone already on file...). Returns (appointment or None, safety warnings)."""
     try:
@@ -171,7 +155,8 @@ def _attempt(form, book) -> tuple:
 
 
 def _booking_forms(request: HttpRequest, location: Location):
-    services, staff = offered_services(location), bookable_staff(location)
+    services = selectors.services_offered(location=location)
+    staff = selectors.staff_bookable(location=location)
     kwargs = {"form_kwargs": {"services": services, "staff": staff}, "prefix": "items"}
     if request.method == "POST":
         return BookingForm(request.POST), BookingItemFormSet(request.POST, **kwargs)
@@ -193,17 +178,16 @@ def book_dialog(request: HttpRequest) -> HttpResponse:
     form, items = _booking_forms(request, location)
     warnings: list = []
     if request.method == "POST" and form.is_valid() and items.is_valid():
-        day = form.cleaned_data["date"]
-        planned = booking_items(location, day, items.forms)
-        if not planned and not any(f.errors for f in items.forms):
+        planned = booking_items(location, form.cleaned_data["date"], items.forms)
+        if not planned:
             form.add_error(None, _("Choose at least one service with a stylist."))
-        elif planned:
-            appointment, warnings = _attempt(
+        else:
+            appointment, warnings = attempt_booking(
                 form,
                 lambda: appointment_book(
-                    customer=customer_from_form(form, request.user),
+                    customer=form.client(),
                     location=location,
-                    items=[BookingItem(service=s, staff=st, start=t) for s, st, t in planned],
+                    items=planned,
                     source=AppointmentSource.FRONT_DESK,
                     booked_by=request.user,
                     notes=form.cleaned_data["notes"],
@@ -237,7 +221,7 @@ def safety_check(request: HttpRequest) -> HttpResponse:
     location = location_or_404(request)
     customer = Customer.objects.active().filter(pk=request.GET.get("customer") or 0).first()
     ids = [v for k, v in request.GET.items() if k.endswith("service") and v.isdigit()]
-    services = list(offered_services(location).filter(pk__in=ids))
+    services = list(selectors.services_offered(location=location).filter(pk__in=ids))
     return render(
         request,
         "appointments/dialogs/warnings.html",
@@ -250,16 +234,20 @@ def safety_check(request: HttpRequest) -> HttpResponse:
 def walk_in_dialog(request: HttpRequest) -> HttpResponse:
     """Walk-in in two clicks: the button, then pick (or type) the client and go."""
     location = location_or_404(request)
-    staff = bookable_staff(location)
     me = staff_of(request.user)
     initial = {"staff": me.pk if me and is_stylist(request.user) else None}
-    form = WalkInForm(request.POST or None, initial=initial, services=offered_services(location), staff=staff)
+    form = WalkInForm(
+        request.POST or None,
+        initial=initial,
+        services=selectors.services_offered(location=location),
+        staff=selectors.staff_bookable(location=location),
+    )
     warnings: list = []
     if request.method == "POST" and form.is_valid():
-        appointment, warnings = _attempt(
+        appointment, warnings = attempt_booking(
             form,
             lambda: walk_in_create(
-                customer=customer_from_form(form, request.user),
+                customer=form.client(),
                 location=location,
                 service=form.cleaned_data["service"],
                 staff=form.cleaned_data["staff"],
@@ -293,10 +281,9 @@ def week_view(request: HttpRequest) -> HttpResponse:
     location = location_or_404(request)
     day = parse_day(request.GET.get("date"), location)
     monday = day - timedelta(days=day.weekday())
-    staff_qs = bookable_staff(location)
     me = staff_of(request.user)
     wanted = request.GET.get("staff") or (me.pk if me and me.is_bookable else None)
-    staff_list = list(staff_qs)
+    staff_list = list(selectors.staff_bookable(location=location))
     staff = next((s for s in staff_list if str(s.pk) == str(wanted)), staff_list[0] if staff_list else None)
     days = []
     if staff is not None:

@@ -1,17 +1,16 @@
-"""Helpers shared by the front-desk views: authorised fetches (missing and forbidden are both
-404), the current location, the querysets the forms choose from, and htmx dialog answers."""
+"""Helpers shared by the front-desk views: the current location, the day asked for, service
+errors onto forms, and htmx dialog answers. (Authorised fetches and the catalogue querysets
+are selectors: appointments.selectors.)"""
 
 import json
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from accounts.access import current_location, locations_for, role_of, staff_of
-from accounts.models import Location, Role, StaffMember
-from appointments.models import Appointment, Product, Service, Visit
+from accounts.access import current_location, role_of
+from accounts.models import Location, Role
 from appointments.services.rules import local_date
 
 CALENDAR_CHANGED = "calendarChanged"
@@ -29,45 +28,11 @@ def parse_day(value: str | None, location: Location) -> date:
     try:
         return date.fromisoformat(value or "")
     except ValueError:
-        from django.utils import timezone
-
         return local_date(location, timezone.now())
-
-
-def appointment_for_user(user, pk: int) -> Appointment:
-    qs = Appointment.objects.filter(location__in=locations_for(user)).select_related("customer", "location")
-    return get_object_or_404(qs, pk=pk)
-
-
-def visit_for_user(user, pk: int) -> Visit:
-    qs = Visit.objects.filter(location__in=locations_for(user)).select_related(
-        "customer", "location", "appointment"
-    )
-    return get_object_or_404(qs, pk=pk)
-
-
-def bookable_staff(location: Location) -> QuerySet[StaffMember]:
-    return StaffMember.objects.bookable().at_location(location).order_by("display_name")
-
-
-def offered_services(location: Location) -> QuerySet[Service]:
-    return Service.objects.filter(is_active=True, locations=location).select_related("category")
-
-
-def retail_products() -> QuerySet[Product]:
-    return Product.objects.filter(is_active=True, kind=Product.Kind.RETAIL)
 
 
 def is_stylist(user) -> bool:
     return role_of(user) == Role.STYLIST
-
-
-def may_act_on(user, appointment: Appointment) -> bool:
-    """Stylists act on their own column only (DESIGN.md, Roles); the desk on everything."""
-    if not is_stylist(user):
-        return True
-    me = staff_of(user)
-    return any(item.staff_id == me.pk for item in appointment.items.all())
 
 
 def errors_of(exc: ValidationError) -> list[str]:

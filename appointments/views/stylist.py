@@ -1,14 +1,11 @@
 """The stylist's day on a tablet: today's list, start and finish, the service record and the
 colour formula; and the Today-page panel (the desk's list or the stylist's own)."""
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,13 +14,12 @@ from accounts import home
 from accounts.access import current_location, staff_of
 from appointments import selectors
 from appointments.forms import ServiceRecordForm
-from appointments.models import AppointmentItem, AppointmentStatus, Product
+from appointments.models import AppointmentStatus
 from appointments.services import appointment_start, service_record_write
 from appointments.services.rules import local_date
 from appointments.views.actions import customer_card_url
-from appointments.views.common import errors_of, is_stylist, parse_day
+from appointments.views.common import add_service_errors, errors_of, is_stylist, parse_day
 from customers.privacy import can_write_health, display_phone
-from customers.services import ShadeInput, formula_create
 from salon_crm.errors import Conflict
 
 S = AppointmentStatus
@@ -55,23 +51,11 @@ def my_day(request: HttpRequest) -> HttpResponse:
         )
 
 
-def _my_item(request: HttpRequest, pk: int) -> AppointmentItem:
-    """An item of the logged-in stylist (the desk and managers may open any at their locations)."""
-    from accounts.access import locations_for
-
-    qs = AppointmentItem.objects.select_related(
-        "appointment__customer", "appointment__location", "service", "staff"
-    ).filter(appointment__location__in=locations_for(request.user))
-    if is_stylist(request.user):
-        qs = qs.filter(staff=staff_of(request.user))
-    return get_object_or_404(qs, pk=pk)
-
-
 @login_required
 @permission_required("appointments.change_appointment", raise_exception=True)
 @require_POST
 def my_day_start(request: HttpRequest, pk: int) -> HttpResponse:
-    item = _my_item(request, pk)
+    item = selectors.appointment_item_get_for_user(user=request.user, pk=pk)
     try:
         appointment_start(appointment=item.appointment, by=request.user)
     except (Conflict, PermissionDenied) as exc:
@@ -83,30 +67,13 @@ def my_day_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("appointments:my_day")
 
 
-def _shades(text: str) -> list[ShadeInput]:
-    """'7.1 30, 8.0 15' → shades; one "shade grams" pair per comma or line."""
-    shades = []
-    for chunk in text.replace("\n", ",").split(","):
-        parts = chunk.split()
-        if not parts:
-            continue
-        if len(parts) != 2:
-            raise ValidationError({"formula_shades": [_("Write each shade as: shade grams, e.g. 7.1 30")]})
-        try:
-            shades.append(ShadeInput(parts[0], Decimal(parts[1].rstrip("gG"))))
-        except InvalidOperation:
-            raise ValidationError({"formula_shades": [_("Grams must be a number.")]}) from None
-    return shades
-
-
 @login_required
 @permission_required("appointments.add_servicerecord", raise_exception=True)
 def service_record(request: HttpRequest, pk: int) -> HttpResponse:
     """Write (or rewrite) the record of one service; optionally a colour formula with it."""
-    item = _my_item(request, pk)
+    item = selectors.appointment_item_get_for_user(user=request.user, pk=pk)
     customer = item.appointment.customer
     record = getattr(item, "record", None)
-    products = Product.objects.filter(is_active=True)
     initial = {}
     if record is not None:
         initial = {
@@ -114,38 +81,27 @@ def service_record(request: HttpRequest, pk: int) -> HttpResponse:
             "result": record.result,
             "products": list(record.products_used.all()),
         }
-    form = ServiceRecordForm(request.POST or None, initial=initial, products=products)
-    may_formula = can_write_health(request.user, customer)
+    form = ServiceRecordForm(
+        request.POST or None,
+        initial=initial,
+        products=selectors.products_active(),
+        with_formula=can_write_health(request.user, customer),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                formula = None
-                brand = request.POST.get("formula_brand", "").strip()
-                if brand and may_formula:
-                    formula = formula_create(
-                        customer=customer,
-                        stylist=item.staff,
-                        user=request.user,
-                        brand=brand,
-                        shades=_shades(request.POST.get("formula_shades", "")),
-                        developer=request.POST.get("formula_developer", ""),
-                        processing_minutes=_int_or_none(request.POST.get("formula_minutes")),
-                        result_notes=data["result"],
-                    )
-                service_record_write(
-                    item=item,
-                    by=request.user,
-                    notes=data["notes"],
-                    result=data["result"],
-                    products=data["products"],
-                    formula=formula,
-                )
+            service_record_write(
+                item=item,
+                by=request.user,
+                notes=data["notes"],
+                result=data["result"],
+                products=data["products"],
+                formula=form.formula(),
+            )
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            for message in errors_of(exc):
-                form.add_error(None, message)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Service record saved for %(name)s.") % {"name": customer.name})
             return redirect("appointments:my_day")
@@ -153,21 +109,8 @@ def service_record(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "appointments/service_record.html",
-            {
-                "item": item,
-                "form": form,
-                "may_formula": may_formula,
-                "post": request.POST,
-                "card_url": customer_card_url(customer.pk),
-            },
+            {"item": item, "form": form, "card_url": customer_card_url(customer.pk)},
         )
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 # ---- Today page panel -------------------------------------------------------------------------

@@ -1,8 +1,6 @@
 """The waitlist at the desk: add a client who wants a service on a day, see the entries that
 now have a free slot (waitlist_matches), and book one with a single click."""
 
-from datetime import datetime
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,27 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from appointments.forms import WaitlistForm
-from appointments.models import AppointmentSource, WaitlistEntry
-from appointments.services import (
-    BookingItem,
-    SafetyWarningsError,
-    appointment_book,
-    waitlist_add,
-    waitlist_matches,
-    waitlist_set_status,
-)
-from appointments.services.rules import local_dt
-from appointments.views.calendar import SLOT_TAKEN, customer_from_form
-from appointments.views.common import (
-    add_service_errors,
-    bookable_staff,
-    dialog_done,
-    location_or_404,
-    notify,
-    offered_services,
-    parse_day,
-)
+from appointments import selectors
+from appointments.forms import WaitlistBookForm, WaitlistForm
+from appointments.models import WaitlistEntry
+from appointments.services import SafetyWarningsError, waitlist_add, waitlist_entry_book, waitlist_matches
+from appointments.views.calendar import SLOT_TAKEN
+from appointments.views.common import add_service_errors, dialog_done, location_or_404, notify, parse_day
 from salon_crm.errors import Conflict
 
 
@@ -61,15 +44,14 @@ def waitlist_dialog(request: HttpRequest) -> HttpResponse:
     form = WaitlistForm(
         request.POST or None,
         initial={"date": day},
-        services=offered_services(location),
-        staff=bookable_staff(location),
+        services=selectors.services_offered(location=location),
+        staff=selectors.staff_bookable(location=location),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = customer_from_form(form, request.user)
-            waitlist_add(
-                customer=customer,
+            entry = waitlist_add(
+                customer=form.client(),
                 location=location,
                 service=data["service"],
                 date=data["date"],
@@ -82,7 +64,7 @@ def waitlist_dialog(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return dialog_done(_("%(name)s is on the waitlist.") % {"name": customer.name})
+            return dialog_done(_("%(name)s is on the waitlist.") % {"name": entry.customer.name})
     return render(request, "appointments/dialogs/waitlist.html", {"form": form})
 
 
@@ -98,24 +80,19 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
         location=location,
         status=WaitlistEntry.Status.WAITING,
     )
-    staff = get_object_or_404(bookable_staff(location), pk=request.POST.get("staff") or 0)
-    try:
-        start = datetime.fromisoformat(request.POST.get("start", ""))
-    except ValueError:
+    form = WaitlistBookForm(
+        request.POST, location=location, staff=selectors.staff_bookable(location=location)
+    )
+    if not form.is_valid():
         return HttpResponse(_("That slot is no longer valid."), status=400)
-    if timezone.is_naive(start):
-        start = local_dt(location, start.date(), start.time())
     try:
-        appointment_book(
-            customer=entry.customer,
-            location=location,
-            items=[BookingItem(service=entry.service, staff=staff, start=start)],
-            source=AppointmentSource.PHONE,
-            booked_by=request.user,
-            notes=entry.notes,
-            override_reason=request.POST.get("override_reason", ""),
+        waitlist_entry_book(
+            entry=entry,
+            staff=form.cleaned_data["staff"],
+            start=form.cleaned_data["start"],
+            by=request.user,
+            override_reason=form.cleaned_data["override_reason"],
         )
-        waitlist_set_status(entry=entry, status=WaitlistEntry.Status.BOOKED, by=request.user)
     except SafetyWarningsError:
         # Safety warnings need a reason: the desk books from an empty slot and gives one.
         return notify(_("This client has safety warnings: book from an empty slot and give a reason."))

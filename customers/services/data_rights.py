@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from customers import events
 from customers.models import (
     AccessLog,
     ColourFormula,
@@ -38,8 +39,16 @@ def register_export_section(key: str, section: ExportSection) -> None:
     _EXPORT_SECTIONS[key] = section
 
 
+def unregister_export_section(key: str) -> None:
+    _EXPORT_SECTIONS.pop(key, None)
+
+
 def register_erase_hook(key: str, hook: EraseHook) -> None:
     _ERASE_HOOKS[key] = hook
+
+
+def unregister_erase_hook(key: str) -> None:
+    _ERASE_HOOKS.pop(key, None)
 
 
 def client_ip(request) -> str | None:
@@ -160,7 +169,8 @@ def customer_erase(*, customer: Customer, user, ip: str | None = None, via: str 
     "Erased client #ID", so rows other apps hold (visits, ledgers) keep their anonymous
     aggregates; contact, birthday, health, notes and free text on formulas, patch tests,
     consent and overrides are blanked, consent is withdrawn (do not contact), the change
-    history that held the old values is deleted, and erased_at is set. Idempotent."""
+    history that held the old values is deleted, and erased_at is set. Idempotent. Emits
+    ERASED after commit (on every call: listeners withdraw what they hold, idempotently)."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     # The erase itself must not be logged by auditlog with the old values as "before".
     with disable_auditlog():
@@ -192,6 +202,7 @@ def customer_erase(*, customer: Customer, user, ip: str | None = None, via: str 
         for hook in _ERASE_HOOKS.values():
             hook(customer)
     access_log_record(user=user, customer=customer, action=AccessLog.Action.ERASE, detail=via, ip=ip)
+    events.customer_event(events.ERASED, customer_id=customer.pk, by=user)
     return customer
 
 

@@ -1,6 +1,7 @@
 """Writes to the client profile: create, update, quick-add, tags and marketing consent."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers import events
 from customers.models import ConsentChannel, ConsentRecord, Customer, SourceChannel, Tag
 from customers.privacy import can_write_health
 from customers.search import derive_search_fields
@@ -18,15 +20,15 @@ from customers.search import derive_search_fields
 HEALTH_FIELDS = ("allergies", "contraindications", "medical_notes")
 # What a stylist (change_health, no change_customer) may edit on their clients' files.
 HEALTH_CARD_FIELDS = ("skin_type", "skin_notes", "hair_type", "hair_notes", *HEALTH_FIELDS)
-# The fields a caller may set through customer_create / customer_update (tags handled apart).
-PROFILE_FIELDS = (
+# The one client profile field list. EDITABLE_FIELDS: what a person edits on the client card's
+# form and through the API (both derive their fields from it; tags are handled apart).
+EDITABLE_FIELDS = (
     "name",
     "phone",
     "email",
     "gender",
     "birthday",
     "source",
-    "referred_by",
     "preferred_staff",
     "home_location",
     "skin_type",
@@ -36,6 +38,12 @@ PROFILE_FIELDS = (
     *HEALTH_FIELDS,
     "preferences",
     "notes",
+)
+# What a caller may set through customer_create / customer_update: the editable fields plus
+# what imports, merges and referrals carry.
+PROFILE_FIELDS = (
+    *EDITABLE_FIELDS,
+    "referred_by",
     "external_id",
     "created_at",  # imports carry the client's first-seen date
 )
@@ -124,7 +132,8 @@ def customer_create(
     *, user, name: str, phone: str = "", tags: Iterable[str | Tag] = (), **fields: Any
 ) -> Customer:
     """A new client. `fields` are any of PROFILE_FIELDS; `tags` names (unknown ones are
-    created) or Tag objects. A phone already on file is refused (ValidationError on phone)."""
+    created) or Tag objects. A phone already on file is refused (ValidationError on phone).
+    Emits CREATED after commit."""
     customer = Customer()
     data = {"name": name, "phone": phone, **fields}
     _check_health_write(user, customer, data)
@@ -135,13 +144,23 @@ def customer_create(
     customer.save()
     if tags:
         customer.tags.set(_tags_from_names(tags))
+    events.customer_event(events.CREATED, customer_id=customer.pk, by=user)
     return customer
+
+
+def _set_tags(customer: Customer, tags: Iterable[str | Tag]) -> bool:
+    """Set the client's tags; True if they changed."""
+    wanted = _tags_from_names(tags)
+    before = set(customer.tags.values_list("pk", flat=True))
+    customer.tags.set(wanted)
+    return before != {t.pk for t in wanted}
 
 
 @transaction.atomic
 def customer_update(*, user, customer: Customer, data: dict[str, Any]) -> Customer:
     """Change the given fields (PROFILE_FIELDS, plus "tags" as names); only changed columns are
-    written. Health fields need can_write_health (PermissionDenied otherwise)."""
+    written. Health fields need can_write_health (PermissionDenied otherwise). Emits UPDATED
+    after commit, naming the changed fields, when anything changed."""
     data = dict(data)
     tags = data.pop("tags", None)
     _check_health_write(user, customer, data)
@@ -149,20 +168,41 @@ def customer_update(*, user, customer: Customer, data: dict[str, Any]) -> Custom
     if "phone" in changed:
         _refuse_duplicate_phone(customer.phone and str(customer.phone), exclude_pk=customer.pk)
     if changed:
-        if {"name", "phone"} & set(changed):
-            changed += derive_search_fields(customer)
+        derived = derive_search_fields(customer) if {"name", "phone"} & set(changed) else []
         customer.full_clean(exclude=["phone"])  # phone: normalised and checked above
-        customer.save(update_fields=[*changed, "updated_at"])
-    if tags is not None:
-        customer.tags.set(_tags_from_names(tags))
+        customer.save(update_fields=[*changed, *derived, "updated_at"])
+    if tags is not None and _set_tags(customer, tags):
+        changed.append("tags")
+    if changed:
+        events.customer_event(events.UPDATED, customer_id=customer.pk, fields=tuple(changed), by=user)
     return customer
 
 
 def customer_quick_add(*, user, name: str, phone: str) -> Customer:
     """A walk-in: name and phone only, source 'walk-in'."""
-    if not (phone or "").strip():
-        raise ValidationError({"phone": [_("A walk-in needs a phone number.")]})
-    return customer_create(user=user, name=name, phone=phone, source=SourceChannel.WALK_IN)
+    return customer_resolve(user=user, customer=NewCustomer(name=name, phone=phone))
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """A client typed in (name and phone) where a booking, a walk-in or a waitlist entry is made.
+    The service that books resolves it with customer_resolve inside its own transaction, so a
+    refused booking leaves no client behind (and the next try does not find the phone "on file")."""
+
+    name: str
+    phone: str
+    source: str = SourceChannel.WALK_IN
+
+
+def customer_resolve(*, user, customer: "Customer | NewCustomer") -> Customer:
+    """The client to act on: `customer` itself, or a new client created from a NewCustomer
+    (name and phone required; a phone already on file is a ValidationError on `phone` naming
+    that client). Call it inside the caller's transaction."""
+    if isinstance(customer, Customer):
+        return customer
+    if not (customer.phone or "").strip():
+        raise ValidationError({"phone": [_("A new client needs a phone number.")]})
+    return customer_create(user=user, name=customer.name, phone=customer.phone, source=customer.source)
 
 
 @transaction.atomic
@@ -171,6 +211,27 @@ def tag_create(*, name: str, colour: str = "#6c757d") -> Tag:
     tag.full_clean()
     tag.save()
     return tag
+
+
+def tags_ensure(*, names: Iterable[str]) -> dict[str, Tag]:
+    """{name: Tag} for every name (trimmed, at most 40 characters), the missing ones created:
+    two queries whatever the number of names (bulk imports)."""
+    wanted = {n.strip()[:40] for n in names if n and n.strip()}
+    found = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=n) for n in sorted(wanted - set(found))]
+    for tag in Tag.objects.bulk_create(missing):
+        found[tag.name] = tag
+    if missing and not all(t.pk for t in missing):  # SQLite before 3.35 returns no ids
+        found = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    return found
+
+
+def customer_tag_links_add(*, links: Iterable[tuple[int, int]]) -> None:
+    """Add (customer_id, tag_id) links in bulk; links already there are kept, none is taken
+    away (bulk imports: one batch after the last row instead of three queries a row)."""
+    through = Customer.tags.through
+    rows = [through(customer_id=c, tag_id=t) for c, t in dict.fromkeys(links)]
+    through.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
 
 
 _CHANNEL_FLAG = {
@@ -188,7 +249,8 @@ def consent_set(
 
     channel "all" is do-not-contact: withdrawing it (granted=False) sets do_not_contact and
     clears every channel; granting it lifts do_not_contact without opting into any channel.
-    Granting one channel is an explicit opt-in, so it also lifts do_not_contact."""
+    Granting one channel is an explicit opt-in, so it also lifts do_not_contact. Emits
+    CONSENT_CHANGED after commit."""
     if channel not in ConsentChannel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
     if not (method or "").strip():
@@ -216,4 +278,7 @@ def consent_set(
     for field, value in updates.items():
         setattr(customer, field, value)
     customer.save(update_fields=[*updates, "updated_at"])
+    events.customer_event(
+        events.CONSENT_CHANGED, customer_id=customer.pk, channel=channel, granted=granted, by=user
+    )
     return record

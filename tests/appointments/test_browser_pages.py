@@ -38,12 +38,13 @@ def test_reception_books_two_services_checks_in_and_checks_out(live_server, page
     dialog.locator("#id_items-1-staff").select_option(str(salon.other_stylist.pk))
     page.screenshot(path=SHOTS + "/appointments-book-dialog.png")
     dialog.locator("#book-submit").click()
-    # the dialog closes and the grid shows the colour with A and the cut with B
+    # the dialog closes and the grid shows the colour with A and the cut with B, after the
+    # colour's 15-minute buffer (the booking service's chaining rule)
     expect(page.locator("#book-form")).to_have_count(0)
     blocks = page.locator(".appt", has_text="张三")
     expect(blocks).to_have_count(2)
     expect(page.locator(f'.cal-col[data-staff="{salon.other_stylist.pk}"] .appt')).to_contain_text(
-        "12:00–13:00"
+        "12:15–13:15"
     )
     page.screenshot(path=SHOTS + "/appointments-day-calendar.png")
     # check in from the appointment dialog

@@ -115,14 +115,15 @@ def test_booking_dialog_prefills_slot(client_as, salon, reception):
 def test_book_two_services_second_starts_when_first_ends(client_as, salon, reception):
     # when colour with A at 10:00 then cut with B (start left empty) is posted
     response = post_booking(client_as(reception), salon)
-    # then one appointment with two items: colour 10:00-12:00 (A), cut 12:00-13:00 (B)
+    # then one appointment with two items: colour 10:00-12:00 (A), cut after colour's 15-minute
+    # buffer, 12:15-13:15 (B): the one chaining rule (rules.chain), whoever does the next service
     assert response.status_code == 204
     assert json.loads(response["HX-Trigger"])["calendarChanged"] is True
     appointment = Appointment.objects.get()
     items = list(appointment.items.order_by("start"))
     assert [(i.service, i.staff, i.start, i.end) for i in items] == [
         (salon.colour, salon.stylist, salon.at(10), salon.at(12)),
-        (salon.cut, salon.other_stylist, salon.at(12), salon.at(13)),
+        (salon.cut, salon.other_stylist, salon.at(12, 15), salon.at(13, 15)),
     ]
     assert appointment.source == "front_desk" and appointment.created_by == reception.user
 

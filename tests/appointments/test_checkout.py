@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from appointments import hooks, payments
+from appointments import events, payments
 from appointments.models import Payment, Visit, VisitLine
 from appointments.selectors import next_visit_suggestion, receipt_data, visit_get
 from appointments.services import (
@@ -53,29 +53,28 @@ def test_checkout_with_product_discount_and_split_payment(
 ):
     shampoo = ProductFactory(name="Shampoo", price=Decimal("88.00"))
     completed = []
-    hooks.on_visit_completed("test", completed.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            visit = visit_checkout(
-                location=salon.location,
-                customer=salon.customer,
-                by=reception.user,
-                appointment=booked,
-                lines=[
-                    CheckoutLine(kind="service", service=salon.colour, staff=salon.stylist),
-                    CheckoutLine(
-                        kind="service",
-                        service=salon.cut,
-                        staff=salon.other_stylist,
-                        discount=Decimal("20.00"),
-                    ),
-                    CheckoutLine(kind="product", product=shampoo, quantity=2, unit_price=Decimal("79.90")),
-                ],
-                discount=Decimal("10.10"),
-                payments=[PaymentIn("wechat_pay", Decimal("1000.00")), PaymentIn("cash", Decimal("9.70"))],
-            )
-    finally:
-        hooks._visit_completed_receivers.pop("test")
+    with (
+        events.listening("test", completed.append, kinds=[events.VISIT_COMPLETED]),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        visit = visit_checkout(
+            location=salon.location,
+            customer=salon.customer,
+            by=reception.user,
+            appointment=booked,
+            lines=[
+                CheckoutLine(kind="service", service=salon.colour, staff=salon.stylist),
+                CheckoutLine(
+                    kind="service",
+                    service=salon.cut,
+                    staff=salon.other_stylist,
+                    discount=Decimal("20.00"),
+                ),
+                CheckoutLine(kind="product", product=shampoo, quantity=2, unit_price=Decimal("79.90")),
+            ],
+            discount=Decimal("10.10"),
+            payments=[PaymentIn("wechat_pay", Decimal("1000.00")), PaymentIn("cash", Decimal("9.70"))],
+        )
     # then: 680 + (200 - 20) + 2 × 79.90 = 1019.80; minus 10.10 = 1009.70 = 1000 + 9.70
     assert (visit.subtotal, visit.discount, visit.total) == (
         Decimal("1019.80"),
@@ -90,7 +89,9 @@ def test_checkout_with_product_discount_and_split_payment(
     ]
     booked.refresh_from_db()
     assert booked.status == "completed"
-    assert completed == [visit]
+    assert [(e.kind, e.visit_id, e.appointment_id, e.actor_id) for e in completed] == [
+        ("visit_completed", visit.pk, booked.pk, reception.user.pk)
+    ]
 
 
 def test_payments_must_sum_to_total(salon, reception, booked):
@@ -125,12 +126,11 @@ def test_payment_handler_can_refuse_and_roll_back(salon, reception, booked):
     def refuse(visit, payment):
         raise ValidationError({"payments": ["Not enough stored value."]})
 
-    payments.register_payment_method("test_stored_value", "Stored value", refuse)
-    try:
-        with pytest.raises(ValidationError):
-            checkout(salon, booked, reception, "test_stored_value", "880.00")
-    finally:
-        payments._METHODS.pop("test_stored_value")
+    with (
+        payments.payment_method_registered("test_stored_value", "Stored value", charge=refuse, refund=refuse),
+        pytest.raises(ValidationError),
+    ):
+        checkout(salon, booked, reception, "test_stored_value", "880.00")
     assert Visit.objects.count() == 0 and VisitLine.objects.count() == 0
     booked.refresh_from_db()
     assert booked.status == "booked"

@@ -128,3 +128,14 @@ def test_batches_split_on_visit_boundaries(world, tmp_path):
     call_command("import_visits", write(tmp_path, body), "--batch-size", "2")
     assert Visit.objects.count() == 7 and VisitLine.objects.count() == 14
     assert all(v.lines.count() == 2 for v in Visit.objects.all())
+
+
+def test_create_missing_refuses_a_name_the_owning_service_refuses(world, tmp_path):
+    path = write(tmp_path, "V1,C9,Mars Base,newbie,Massage,2026-03-01,09:30,99.90\n")
+    with pytest.raises(CommandError, match="Cannot create what is missing: .*slug"):
+        call_command("import_visits", path, "--create-missing")
+    assert not Location.objects.filter(name="Mars Base").exists()
+    assert not StaffMember.objects.filter(user__username="newbie").exists()
+    assert not Service.objects.filter(name="Massage").exists()
+    assert not Customer.objects.filter(external_id="C9").exists()
+    assert Visit.objects.count() == 0

@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.booking_views import manage_token
 from appointments.models import Appointment, WaitlistEntry
 from appointments.services import BookingItem, appointment_book
+from appointments.views.online import manage_token
 from customers.models import ConsentRecord, Customer
 from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory

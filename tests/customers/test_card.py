@@ -76,10 +76,14 @@ def _grow_history(customer, stylist, n):
 
 
 @pytest.fixture
-def customers_sources_only(monkeypatch):
+def customers_sources_only():
     """Only customers' own timeline sources: other apps add theirs (one query each)."""
-    sources = {k: v for k, v in timeline._SOURCES.items() if k.startswith("customers.")}
-    monkeypatch.setattr(timeline, "_SOURCES", sources)
+    others = {k: v for k, v in timeline.sources().items() if not k.startswith("customers.")}
+    for key in others:
+        timeline.unregister(key)
+    yield
+    for key, source in others.items():
+        timeline.register(key, source)
 
 
 def test_card_query_count_exact_and_constant_as_history_grows(

@@ -16,11 +16,11 @@ from django.utils import timezone
 from customers.models import AccessLog, Customer, Tag
 from customers.resources import (
     HEADER,
-    customer_import,
     customers_export_csv_lines,
     customers_export_dataset,
     dataset_from_bytes,
 )
+from customers.services import customer_create_stubs, customer_import
 from tests.customers.factories import CustomerFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -270,3 +270,18 @@ def test_command_dry_run_and_errors(db, tmp_path, capsys):
         call_command("import_customers", str(bad))
     assert "line 2, birthday: Enter a date as YYYY-MM-DD" in capsys.readouterr().err
     assert Customer.objects.get(external_id="A-1").birthday == date(1990, 5, 1)
+
+
+def test_create_stubs_creates_only_the_missing_clients(db, django_assert_num_queries):
+    known = CustomerFactory(name="张三", external_id="C1")
+    # 4 queries: savepoint, the lookup of the given ids, one insert of the missing ones, release
+    with django_assert_num_queries(4):
+        pks = customer_create_stubs(external_ids=["C1", "Zhang-2", "C3", "C3", " "])
+    stubs = {c.external_id: c for c in Customer.objects.exclude(pk=known.pk)}
+    assert pks == {"C1": known.pk, "Zhang-2": stubs["Zhang-2"].pk, "C3": stubs["C3"].pk}
+    assert [(c.name, c.source, c.name_pinyin) for c in stubs.values()] == [
+        ("C3", "import", "c3"),
+        ("Zhang-2", "import", "zhang2"),
+    ]
+    assert customer_create_stubs(external_ids=["C3"]) == {"C3": stubs["C3"].pk}
+    assert Customer.objects.count() == 3

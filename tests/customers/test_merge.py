@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.merge import customer_merge, merge_preview
 from customers.models import AccessLog, ConsentRecord, Customer, MergeRecord
+from customers.services import customer_merge, merge_preview
 from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers import privacy
 from customers.models import ColourFormula, ConsentRecord, Customer, PatchTest, SafetyOverride
-from customers.safety import customer_safety_warnings, safety_override_record
+from customers.safety import customer_safety_warnings
 from customers.services import (
     consent_set,
     customer_create,
@@ -21,6 +21,7 @@ from customers.services import (
     formula_create,
     patch_test_record,
     phone_normalise,
+    safety_override_record,
 )
 from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory
 

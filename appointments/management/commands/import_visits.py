@@ -16,8 +16,10 @@ be adjacent (as any export writes them). No payments are invented for imported v
 Two passes over the file, streamed: the first checks every row (lookups in memory dicts; clients
 resolved in chunks of a few thousand per query) and lists errors by row number; if there are
 any, nothing is written. Unknown locations, staff, services and clients are errors unless
---create-missing (locations, inactive services in an "Imported" category, non-bookable staff
-without a password, stub clients). The second pass writes in batches with bulk_create, one
+--create-missing (locations, inactive services in an "Imported" category, inactive non-bookable
+staff without a password, stub clients), created through the owning apps' services
+(accounts.services.location_create / staff_create, appointments.services.catalogue
+.service_create_imported, customers.services.customer_create_stubs). The second pass writes in batches with bulk_create, one
 transaction per batch (on PostgreSQL with COPY and ids taken from the sequence up front, which
 is several times faster than INSERTs for a million rows). Idempotent: a visit whose external_id exists is skipped, so re-running
 the same file (or finishing an interrupted one) changes nothing already imported.
@@ -32,15 +34,17 @@ from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Location, Role, StaffMember
-from appointments.models import Service, ServiceCategory, Visit, VisitLine
-from customers.models import Customer, SourceChannel
-from customers.search import derive_search_fields
+from accounts.services import location_create, staff_create
+from appointments.models import Service, Visit, VisitLine
+from appointments.services.catalogue import service_create_imported
+from customers.selectors import customer_pks_by_external_id
+from customers.services import customer_create_stubs
 
 HEADER = [
     "visit_external_id",
@@ -54,7 +58,6 @@ HEADER = [
 ]
 DEFAULT_START = dtime(12, 0)
 MAX_ERRORS_SHOWN = 200
-CUSTOMER_CHUNK = 5000
 
 
 @dataclass
@@ -182,7 +185,7 @@ class Command(BaseCommand):
         self.staff = dict(StaffMember.objects.values_list("user__username", "pk"))
         self.services = dict(Service.objects.values_list("name", "pk"))
         scan = self._check(file)
-        self.customers = self._resolve_customers(scan.customers)
+        self.customers = customer_pks_by_external_id(external_ids=scan.customers)
         missing_customers = scan.customers - set(self.customers)
         if not create_missing:
             self._missing_as_errors(file, scan, missing_customers)
@@ -230,17 +233,6 @@ class Command(BaseCommand):
             scan.customers.add(first.customer)
         return scan
 
-    def _resolve_customers(self, external_ids: set[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        ids = list(external_ids)
-        for i in range(0, len(ids), CUSTOMER_CHUNK):
-            found.update(
-                Customer.objects.filter(external_id__in=ids[i : i + CUSTOMER_CHUNK]).values_list(
-                    "external_id", "pk"
-                )
-            )
-        return found
-
     def _missing_as_errors(self, path: str, scan: Scan, missing_customers: set[str]) -> None:
         """Name each row that refers to something unknown (only when something is)."""
         if not (scan.missing_locations or scan.missing_staff or scan.missing_services or missing_customers):
@@ -261,39 +253,35 @@ class Command(BaseCommand):
 
     # ---- creating what is missing -------------------------------------------------------------
 
-    @transaction.atomic
     def _create_missing(self, scan: Scan, missing_customers: set[str]) -> None:
-        for code in sorted(scan.missing_locations):
-            location = Location.objects.create(code=code[:32], name=code[:100])
-            self.locations[code] = location.pk
-        if scan.missing_services:
-            category, _created = ServiceCategory.objects.get_or_create(name="Imported")
-            for name in sorted(scan.missing_services):
-                service = Service.objects.create(
-                    category=category,
-                    name=name[:100],
-                    duration_minutes=60,
-                    price=Decimal("0"),
-                    is_active=False,
-                )
-                self.services[name] = service.pk
-        User = get_user_model()
-        for username, code in sorted(scan.missing_staff.items()):
-            user = User.objects.create(username=username[:150], is_active=False)
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            staff = StaffMember.objects.create(
-                user=user, display_name=username[:100], role=Role.STYLIST, is_active=False
+        """Through the owning apps' services, all in one transaction: a name one of them refuses
+        (a location code that is not a slug, say) is a CommandError and nothing is created."""
+        try:
+            with transaction.atomic():
+                self._create_locations(scan.missing_locations)
+                self.services.update(service_create_imported(names=scan.missing_services))
+                self._create_staff(scan.missing_staff)
+                self.customers.update(customer_create_stubs(external_ids=missing_customers))
+        except ValidationError as exc:
+            raise CommandError(f"Cannot create what is missing: {' '.join(exc.messages)}") from exc
+
+    def _create_locations(self, codes: set[str]) -> None:
+        for code in sorted(codes):
+            self.locations[code] = location_create(code=code[:32], name=code[:100]).pk
+
+    def _create_staff(self, missing: dict[str, str]) -> None:
+        """Someone who worked here once: an inactive, non-bookable stylist with no password."""
+        for username, code in sorted(missing.items()):
+            staff = staff_create(
+                username=username[:150],
+                password=None,
+                display_name=username[:100],
+                role=Role.STYLIST,
+                locations=[self.locations[code]],
+                is_bookable=False,
+                is_active=False,
             )
-            staff.locations.add(self.locations[code])
             self.staff[username] = staff.pk
-        stubs = []
-        for external_id in sorted(missing_customers):
-            customer = Customer(name=external_id[:100], external_id=external_id, source=SourceChannel.IMPORT)
-            derive_search_fields(customer)
-            stubs.append(customer)
-        Customer.objects.bulk_create(stubs, batch_size=2000)
-        self.customers.update(self._resolve_customers(missing_customers))
 
     # ---- pass 2 -------------------------------------------------------------------------------
 
@@ -357,6 +345,7 @@ class Command(BaseCommand):
     def _line(self, row: Row) -> dict:
         return {
             "kind": VisitLine.Kind.SERVICE,
+            "ref": "",
             "service_id": self.services.get(row.service) if row.service else None,
             "staff_id": self.staff.get(row.staff) if row.staff else None,
             "description": (row.service or "Imported service")[:120],
@@ -415,6 +404,7 @@ def _copy_insert(visits: list[Visit], groups: list[list[Row]], command: Command)
         )  # fmt: skip
         line_keys = [
             "kind",
+            "ref",
             "service_id",
             "staff_id",
             "description",

@@ -1,11 +1,12 @@
-"""manage.py import_customers FILE [--dry-run]: the CSV/XLSX client import (customers.resources)."""
+"""manage.py import_customers FILE [--dry-run]: the CSV/XLSX client import (customers.services.customer_import)."""
 
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.resources import HEADER, customer_import, dataset_from_bytes
+from customers.resources import HEADER, dataset_from_bytes
+from customers.services import customer_import
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 service → stylist or "any" → a slot (times in the salon's zone, the zone named) → name, phone,
 consent → a confirmation with a signed manage link, good for cancelling or moving until the
-cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS). A phone already on file books for that client
-instead of creating a duplicate. Bookings are rate limited per IP and per phone."""
+cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS). Who the client is and the booking are one
+service call (appointments.services.online_book). Bookings are rate limited per IP and per phone."""
 
 import contextlib
 from datetime import date, datetime, timedelta
@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,20 +21,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Location, StaffMember
+from appointments import selectors
 from appointments.forms import OnlineDetailsForm
-from appointments.models import Appointment, AppointmentItem, AppointmentSource, AppointmentStatus, Service
+from appointments.models import Appointment, AppointmentItem, AppointmentStatus, Service
 from appointments.services import (
-    BookingItem,
     SafetyWarningsError,
-    appointment_book,
     appointment_cancel,
     appointment_move,
     availability_find,
-    waitlist_add,
+    online_book,
+    online_waitlist_add,
 )
 from appointments.services.rules import day_bounds, local_date
-from customers.models import ConsentChannel, Customer, SourceChannel
-from customers.services import consent_set, customer_create, phone_normalise
+from customers.services import phone_normalise
 from salon_crm.errors import Conflict
 
 SALT = "appointments.online-manage"
@@ -68,14 +66,6 @@ def _location(code: str) -> Location:
     return get_object_or_404(Location, code=code, is_active=True)
 
 
-def _services(location: Location):
-    return Service.objects.filter(is_active=True, locations=location).order_by("category__position", "name")
-
-
-def _stylists(location: Location):
-    return StaffMember.objects.bookable().at_location(location).order_by("display_name")
-
-
 def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
@@ -93,23 +83,13 @@ def _over_limit(key: str, limit: int) -> bool:
 
 
 def _rate_limited(request: HttpRequest, phone: str = "") -> bool:
-    per_ip = getattr(settings, "BOOKING_ONLINE_RATE_PER_IP", 10)
-    per_phone = getattr(settings, "BOOKING_ONLINE_RATE_PER_PHONE", 3)
-    if _over_limit("ip:" + _client_ip(request), per_ip):
+    if _over_limit("ip:" + _client_ip(request), settings.BOOKING_ONLINE_RATE_PER_IP):
         return True
-    return bool(phone) and _over_limit("phone:" + phone, per_phone)
+    return bool(phone) and _over_limit("phone:" + phone, settings.BOOKING_ONLINE_RATE_PER_PHONE)
 
 
 def _too_many(request: HttpRequest, location: Location) -> HttpResponse:
     return render(request, "appointments/online/too_many.html", {"location": location}, status=429)
-
-
-def _customer_for(name: str, phone: str) -> Customer:
-    """The client with this phone (E.164), or a new one from online booking."""
-    existing = Customer.objects.active().filter(phone=phone).first()
-    if existing is not None:
-        return existing
-    return customer_create(user=None, name=name, phone=phone, source=SourceChannel.ONLINE)
 
 
 def _pick_day(request: HttpRequest, location: Location) -> tuple[date, date]:
@@ -151,9 +131,12 @@ def _slots(location: Location, service: Service, staff: StaffMember | None, day:
     return sorted(slots, key=lambda s: s.start)
 
 
+def _cutoff() -> timedelta:
+    return timedelta(hours=settings.BOOKING_ONLINE_CUTOFF_HOURS)
+
+
 def _cutoff_passed(appointment: Appointment) -> bool:
-    hours = getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24)
-    return appointment.start - timezone.now() < timedelta(hours=hours)
+    return appointment.start - timezone.now() < _cutoff()
 
 
 def _render(request: HttpRequest, template: str, location: Location, context: dict, status: int = 200):
@@ -168,11 +151,11 @@ def _render(request: HttpRequest, template: str, location: Location, context: di
 def book_start(request: HttpRequest, code: str) -> HttpResponse:
     """Steps by query string: ?service= → ?staff= (or "any") → ?date= slots → ?start= details."""
     location = _location(code)
-    services = list(_services(location))
+    services = list(selectors.services_offered(location=location))
     service = next((s for s in services if str(s.pk) == request.GET.get("service")), None)
     if service is None:
         return _render(request, "appointments/online/services.html", location, {"services": services})
-    stylists = list(_stylists(location))
+    stylists = list(selectors.staff_bookable(location=location))
     staff_param = request.GET.get("staff", "")
     if not staff_param:
         return _render(
@@ -221,8 +204,10 @@ def _details(request, location, service, staff, start, form, status=200, **extra
 def book_submit(request: HttpRequest, code: str) -> HttpResponse:
     location = _location(code)
     form = OnlineDetailsForm(request.POST)
-    service = _services(location).filter(pk=request.POST.get("service") or 0).first()
-    staff = _stylists(location).filter(pk=request.POST.get("staff") or 0).first()
+    service = (
+        selectors.services_offered(location=location).filter(pk=request.POST.get("service") or 0).first()
+    )
+    staff = selectors.staff_bookable(location=location).filter(pk=request.POST.get("staff") or 0).first()
     if service is None or staff is None:
         return redirect("appointments:online_book", code=code)
     start = request.POST.get("start", "")
@@ -234,19 +219,15 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
         return _too_many(request, location)
     slots_url = reverse("appointments:online_book", args=[code]) + f"?service={service.pk}&staff=any"
     try:
-        with transaction.atomic():
-            customer = _customer_for(data["name"], phone)
-            appointment = appointment_book(
-                customer=customer,
-                location=location,
-                items=[BookingItem(service=service, staff=staff, start=data["start"])],
-                source=AppointmentSource.ONLINE,
-                booked_by=None,
-            )
-            if data["marketing_consent"] and not customer.consent_sms:
-                consent_set(
-                    customer=customer, channel=ConsentChannel.SMS, granted=True, method="online booking"
-                )
+        appointment = online_book(
+            location=location,
+            service=service,
+            staff=staff,
+            start=data["start"],
+            name=data["name"],
+            phone=phone,
+            marketing_consent=data["marketing_consent"],
+        )
     except SafetyWarningsError:
         form.add_error(
             None,
@@ -270,8 +251,10 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
 def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
     """No slot fits: the client asks to be called when one frees up on that day."""
     location = _location(code)
-    service = get_object_or_404(_services(location), pk=request.POST.get("service") or 0)
-    staff = _stylists(location).filter(pk=request.POST.get("staff") or 0).first()
+    service = get_object_or_404(
+        selectors.services_offered(location=location), pk=request.POST.get("service") or 0
+    )
+    staff = selectors.staff_bookable(location=location).filter(pk=request.POST.get("staff") or 0).first()
     form = OnlineDetailsForm(
         {**request.POST.dict(), "staff": staff.pk if staff else 0, "start": timezone.now().isoformat()}
     )
@@ -290,9 +273,9 @@ def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
     phone = phone_normalise(str(form.cleaned_data["phone"]))
     if _rate_limited(request, phone):
         return _too_many(request, location)
-    with transaction.atomic():
-        customer = _customer_for(form.cleaned_data["name"], phone)
-        waitlist_add(customer=customer, location=location, service=service, date=day, staff=staff, by=None)
+    online_waitlist_add(
+        location=location, service=service, staff=staff, date=day, name=form.cleaned_data["name"], phone=phone
+    )
     return _render(request, "appointments/online/waitlisted.html", location, {"service": service, "day": day})
 
 
@@ -308,7 +291,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
         "new": request.GET.get("new") == "1",
         "changeable": appointment.status in (S.BOOKED, S.CONFIRMED) and not _cutoff_passed(appointment),
-        "cutoff_hours": getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24),
+        "cutoff_hours": settings.BOOKING_ONLINE_CUTOFF_HOURS,
         "active": appointment.status in (S.BOOKED, S.CONFIRMED),
     }
     return _render(request, "appointments/online/manage.html", appointment.location, context)
@@ -344,9 +327,7 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             new_start = datetime.fromisoformat(request.POST.get("start", ""))
-            if timezone.is_naive(new_start) or new_start - timezone.now() < timedelta(
-                hours=getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24)
-            ):
+            if timezone.is_naive(new_start) or new_start - timezone.now() < _cutoff():
                 raise ValueError
         except ValueError:
             error = _("Choose one of the times shown.")
@@ -360,7 +341,7 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 return redirect(reverse("appointments:online_manage", args=[token]) + "?moved=1")
     day, today = _pick_day(request, location)
-    cutoff = timezone.now() + timedelta(hours=getattr(settings, "BOOKING_ONLINE_CUTOFF_HOURS", 24))
+    cutoff = timezone.now() + _cutoff()
     slots = [s for s in _slots(location, item.service, item.staff, day) if s.start >= cutoff]
     return _render(
         request,

@@ -1,0 +1,101 @@
+"""What checkout can sell (an in-transaction registry). appointments registers services and
+retail products; loyalty registers a stored-value top-up, a package and a gift card with its own
+handlers, and they go through the same checkout, receipt and void as a haircut:
+
+- `price(line)` → (description, catalogue unit price or None): validates the line (raise
+  ValidationError on `lines`); None means the line must carry its own unit price (a top-up of
+  any amount);
+- `sold(visit, visit_line, line)` runs inside the checkout's transaction once the VisitLine is
+  saved (credit the stored value, open the package); raising rolls the checkout back;
+- `voided(visit, visit_line)` runs inside the void's transaction (take the top-up back);
+  raising rolls the void back. A kind with `sold` must have `voided`."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import StaffMember
+from appointments.models import Product, Service, VisitLine
+
+BUILT_IN = (VisitLine.Kind.SERVICE, VisitLine.Kind.PRODUCT)
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    """One line of a sale, as pages and API hand it to visit_checkout / checkout_quote."""
+
+    kind: str  # a registered line kind: "service", "product", or another app's ("topup"...)
+    service: Service | None = None  # for kind "service"
+    product: Product | None = None  # for kind "product"
+    staff: StaffMember | None = None  # who is credited (services; retail if the salon wants)
+    quantity: int = 1
+    unit_price: Decimal | None = None  # None: the catalogue price
+    discount: Decimal = Decimal("0")
+    ref: str = ""  # what another app's kind sells (a package plan id, a gift card code...)
+
+
+PriceFn = Callable[[CheckoutLine], tuple[str, Decimal | None]]
+
+
+@dataclass(frozen=True)
+class LineKind:
+    key: str
+    label: str  # lazy translation
+    price: PriceFn
+    sold: Callable | None = None  # sold(visit, visit_line, line)
+    voided: Callable | None = None  # voided(visit, visit_line)
+
+
+_KINDS: dict[str, LineKind] = {}
+
+
+def register_line_kind(
+    key: str, label, *, price: PriceFn, sold: Callable | None = None, voided: Callable | None = None
+) -> None:
+    if (sold is None) != (voided is None):
+        raise ValueError(f"line kind {key!r}: give both a sold and a voided handler, or neither")
+    if len(key) > 24:
+        raise ValueError(f"line kind {key!r}: at most 24 characters (VisitLine.kind)")
+    _KINDS[key] = LineKind(key, label, price, sold, voided)
+
+
+def unregister_line_kind(key: str) -> None:
+    if key in BUILT_IN:
+        raise ValueError("the built-in line kinds stay registered")
+    _KINDS.pop(key, None)
+
+
+@contextmanager
+def line_kind_registered(
+    key: str, label, *, price: PriceFn, sold: Callable | None = None, voided: Callable | None = None
+) -> Iterator[None]:
+    register_line_kind(key, label, price=price, sold=sold, voided=voided)
+    try:
+        yield
+    finally:
+        unregister_line_kind(key)
+
+
+def line_kind(key: str) -> LineKind | None:
+    return _KINDS.get(key)
+
+
+def _service_price(line: CheckoutLine) -> tuple[str, Decimal]:
+    if line.service is None:
+        raise ValidationError({"lines": [_("A service line needs a service.")]})
+    return str(line.service), line.service.price
+
+
+def _product_price(line: CheckoutLine) -> tuple[str, Decimal]:
+    if line.product is None:
+        raise ValidationError({"lines": [_("A product line needs a product.")]})
+    return str(line.product), line.product.price
+
+
+register_line_kind(VisitLine.Kind.SERVICE, gettext_lazy("Service"), price=_service_price)
+register_line_kind(VisitLine.Kind.PRODUCT, gettext_lazy("Product"), price=_product_price)
