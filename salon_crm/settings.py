@@ -235,6 +235,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two different "source" choice sets (how a client found us; how a booking was made).
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerSourceEnum": "customers.models.SourceChannel",
+        "BookingSourceEnum": ["front_desk", "phone", "online", "walk_in"],
+    },
 }
 
 # Celery: with no broker configured, tasks run eagerly in-process (the quick start needs no Redis).
@@ -264,6 +269,12 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+
+# ---- Content-Security-Policy (django-csp) -------------------------------------------------------
+
+# ---- Two-factor login (django-otp) and the admin's URL ------------------------------------------
+
+# ---- Rate limits (django-ratelimit) and behaviour when Redis is down ---------------------------
 
 LOGGING = {
     "version": 1,
