@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The quick start: debug mode, SQLite under var/, tasks run eagerly (no broker needed).
-DEV_ENV := DJANGO_DEBUG=1
+# The quick start: debug mode, SQLite under var/, tasks run eagerly (no broker needed), and no
+# two-factor login so the demo owner and managers need no phone (production asks them).
+DEV_ENV := DJANGO_DEBUG=1 OTP_REQUIRED_ROLES=
 
 .PHONY: help install run test lint format check migrations messages worker beat clean
 

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -6,9 +7,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import otp
 from accounts.access import locations_for, role_of, staff_of
 from accounts.models import Location, StaffMember
 from accounts.services import api_token_for
+from salon_crm.ratelimit import public_rate_limit
 
 
 class LocationOutput(serializers.ModelSerializer):
@@ -26,8 +29,14 @@ class StaffOutput(serializers.ModelSerializer):
         fields = ["id", "username", "display_name", "role", "locations", "is_bookable", "calendar_colour"]
 
 
+@method_decorator(public_rate_limit("api_token"), name="dispatch")
 class TokenApi(APIView):
-    """Exchange a username and password for an API token (`Authorization: Token <t>`)."""
+    """Exchange a username and password for an API token (`Authorization: Token <t>`).
+
+    Roles that log in with two factors (OTP_REQUIRED_ROLES: owners and managers) also send
+    `otp`, a current code from their authenticator app or a backup code, so a token never
+    carries less than a verified session; they enrol their phone at their first web login.
+    Posts are rate limited per client address (429)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -35,18 +44,41 @@ class TokenApi(APIView):
     class TokenInput(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        otp = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=32,
+            help_text="Owners and managers: the code from the authenticator app, or a backup code.",
+        )
 
     class TokenOutput(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=TokenInput, responses={200: TokenOutput}, auth=[])
+    class ErrorOutput(serializers.Serializer):
+        code = serializers.CharField()
+        detail = serializers.CharField()
+
+    @extend_schema(
+        request=TokenInput,
+        responses={200: TokenOutput, 403: ErrorOutput, 429: ErrorOutput},
+        auth=[],
+    )
     def post(self, request):
         data = self.TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
+        code = data.validated_data.pop("otp", "")
         # django-axes counts failures and raises PermissionDenied (403) once locked out.
         user = authenticate(request._request, **data.validated_data)
         if user is None or not user.is_active:
             raise serializers.ValidationError({"non_field_errors": [_("Wrong username or password.")]})
+        if otp.otp_required(user):
+            if otp.confirmed_phone(user) is None:
+                detail = _("Set up two-factor login at your first web login, then ask for a token.")
+                return Response({"code": "otp_enrolment_required", "detail": detail}, status=403)
+            if not code or otp.otp_check(user=user, code=code) is None:
+                raise serializers.ValidationError(
+                    {"otp": [_("Enter the current code from your authenticator app.")]}
+                )
         return Response(self.TokenOutput({"token": api_token_for(user=user).key}).data)
 
 

@@ -21,3 +21,7 @@ class AccountsConfig(AppConfig):
         # After every migrate, make sure each role holds its default permissions, including
         # those of apps installed later (a role never loses what an owner added in the admin).
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts_sync_roles")
+        # Owners may reset another user's two-factor device in the admin.
+        from accounts.otp import register_owner_permissions
+
+        register_owner_permissions()

@@ -1,22 +1,99 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts import home
+from accounts import home, otp
 from accounts.access import current_location, locations_for, role_of, set_current_location, staff_of
 from accounts.forms import LocationSwitchForm, LoginForm
 from accounts.nav import settings_links_for
 from accounts.selectors import location_today, locations_with_staff, staff_list_for_location
+from salon_crm.ratelimit import public_rate_limit
 
 
+@method_decorator(public_rate_limit("login"), name="dispatch")
 class LoginView(auth_views.LoginView):
+    """Password login (django-axes locks a username at an address after repeated failures;
+    posts are rate limited per address). Owners and managers go on to the code page."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        if otp.needs_code(self.request.user):
+            return otp.next_step_url(self.request.user, url)
+        return url
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return target
+
+
+def _otp_page(request, template: str, context: dict, status: int = 200):
+    return render(request, template, {"next": _safe_next(request), **context}, status=status)
+
+
+@login_required
+def otp_verify(request):
+    """Second step of the login: a code from the authenticator app, or a backup code."""
+    if not otp.otp_required(request.user) or otp.is_verified(request.user):
+        return redirect(_safe_next(request))
+    phone = otp.confirmed_phone(request.user)
+    if phone is None:
+        return redirect(otp.next_step_url(request.user, _safe_next(request)))
+    form = otp.CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        wait = otp.otp_wait_seconds(phone)
+        device = None if wait else otp.otp_check(user=request.user, code=form.cleaned_data["code"])
+        if device is not None:
+            otp.session_verify(request, device)
+            return redirect(_safe_next(request))
+        if wait:
+            message = _("Too many wrong codes. Wait %(seconds)s seconds and try again.") % {"seconds": wait}
+        else:
+            message = _("That code is not right. Enter the current code from your app, or a backup code.")
+        form.add_error("code", message)
+    status = 400 if form.errors else 200
+    return _otp_page(request, "accounts/otp_verify.html", {"form": form}, status=status)
+
+
+@login_required
+def otp_enrol(request):
+    """First login of an owner or manager: scan the QR code, confirm one code, note the backup
+    codes (shown once, on the answer to that confirmation)."""
+    if not otp.otp_required(request.user) or otp.is_verified(request.user):
+        return redirect(_safe_next(request))
+    if otp.confirmed_phone(request.user) is not None:
+        return redirect(otp.next_step_url(request.user, _safe_next(request)))
+    device = otp.otp_enrol_start(user=request.user)
+    form = otp.CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        enrolled = otp.otp_enrol_confirm(user=request.user, device=device, code=form.cleaned_data["code"])
+        if enrolled is not None:
+            otp.session_verify(request, enrolled.device)
+            return _otp_page(request, "accounts/otp_backup_codes.html", {"codes": enrolled.backup_codes})
+        form.add_error(
+            "code", _("That code is not right. Check the phone's clock and enter the current code.")
+        )
+    context = {
+        "form": form,
+        "qr_svg": otp.qr_svg(device),
+        "secret": otp.secret_for_typing(device),
+        "issuer": settings.OTP_TOTP_ISSUER,
+    }
+    return _otp_page(request, "accounts/otp_enrol.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -48,10 +125,12 @@ def switch_location(request):
     return redirect(target)
 
 
+@require_GET
 @login_required
 @permission_required("accounts.manage_staff", raise_exception=True)
 def settings_page(request):
-    """Locations (with opening hours) and staff the manager may manage."""
+    """Locations (with opening hours) and their staff, for the locations this user holds. Read
+    only: staff and locations are changed in the admin, under accounts.access's rule."""
     locations = locations_with_staff(locations=locations_for(request.user))
     context = {"locations": locations, "settings_links": settings_links_for(request.user)}
     return render(request, "accounts/settings.html", context)

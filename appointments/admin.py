@@ -4,6 +4,7 @@ bypass the double-booking checks or the payment rules."""
 
 from django.contrib import admin
 
+from accounts.admin import LocationScopedAdmin
 from appointments.models import (
     Appointment,
     AppointmentItem,
@@ -40,20 +41,21 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(LocationScopedAdmin):
     list_display = ["name", "type", "location", "is_active"]
     list_filter = ["location", "type"]
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(LocationScopedAdmin):
     list_display = ["staff", "location", "weekday", "start", "end"]
     list_filter = ["location", "weekday"]
     list_select_related = ["staff", "location"]
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(LocationScopedAdmin):
+    location_lookup = "staff__locations"
     list_display = ["staff", "start", "end", "reason"]
     list_select_related = ["staff"]
 
@@ -85,7 +87,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdmin):
+class AppointmentAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     list_display = ["pk", "customer", "location", "start", "status", "source"]
     list_filter = ["status", "source", "location"]
     date_hierarchy = "start"
@@ -102,7 +104,7 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(ReadOnlyAdmin):
+class VisitAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     list_display = ["pk", "customer", "location", "started_at", "total", "status"]
     list_filter = ["status", "location"]
     date_hierarchy = "started_at"
@@ -111,7 +113,7 @@ class VisitAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ReadOnlyAdmin):
+class WaitlistEntryAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     list_display = ["customer", "service", "date", "status", "location"]
     list_filter = ["status", "location"]
     list_select_related = ["customer", "service", "location"]

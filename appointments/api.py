@@ -5,6 +5,7 @@ an appointment or visit at such a location is 404 (missing and forbidden look th
 from datetime import timedelta
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -21,8 +22,8 @@ from appointments.serializers import (
     AppointmentMoveInput,
     AppointmentOutput,
     AvailabilitySlotOutput,
+    CalendarDateField,
     CatalogueServiceOutput,
-    SafetyWarningsOutput,
     VisitCheckoutInput,
     VisitOutput,
     VisitVoidInput,
@@ -32,6 +33,7 @@ from appointments.serializers import (
     WaitlistStatusInput,
 )
 from appointments.services import SafetyWarningsError
+from salon_crm.api import FIELD_ERRORS, ApiConflictOutput
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -60,9 +62,14 @@ def _int_param(request, name: str, *, required: bool = False) -> int | None:
         if required:
             raise serializers.ValidationError({name: [_("This parameter is required.")]})
         return None
-    if not raw.isdigit():
+    if not _is_id(raw):
         raise serializers.ValidationError({name: [_("Give a number.")]})
     return int(raw)
+
+
+def _is_id(raw: str) -> bool:
+    # ASCII digits only: str.isdigit() also takes "²" and other digits int() refuses.
+    return raw.isascii() and raw.isdigit()
 
 
 def _location_param(request, *, required: bool = True) -> Location | None:
@@ -77,7 +84,7 @@ def _location_param(request, *, required: bool = True) -> Location | None:
 
 
 def _date_param(request):
-    field = serializers.DateField()
+    field = CalendarDateField()
     raw = request.query_params.get("date")
     if not raw:
         raise serializers.ValidationError({"date": [_("This parameter is required.")]})
@@ -130,7 +137,7 @@ class AvailabilityApi(AppointmentsApiView):
         parameters=[
             OpenApiParameter("location", int, required=True),
             OpenApiParameter("service", int, required=True, many=True),
-            OpenApiParameter("date", str, required=True, description="Local date, YYYY-MM-DD"),
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
             OpenApiParameter("staff", int),
             OpenApiParameter("days", int),
         ],
@@ -140,7 +147,7 @@ class AvailabilityApi(AppointmentsApiView):
         location = _location_param(request)
         day = _date_param(request)
         raw_services = request.query_params.getlist("service")
-        if not raw_services or not all(s.isdigit() for s in raw_services):
+        if not raw_services or not all(_is_id(s) for s in raw_services):
             raise serializers.ValidationError({"service": [_("Give one or more service ids.")]})
         found = Service.objects.in_bulk([int(s) for s in raw_services])
         if len(found) != len(set(raw_services)):
@@ -174,7 +181,7 @@ class AppointmentListCreateApi(AppointmentsApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("location", int, required=True),
-            OpenApiParameter("date", str, required=True, description="Local date, YYYY-MM-DD"),
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
         ],
         responses=AppointmentOutput(many=True),
     )
@@ -189,8 +196,14 @@ class AppointmentListCreateApi(AppointmentsApiView):
         request=AppointmentBookInput,
         responses={
             201: AppointmentOutput,
-            400: OpenApiResponse(SafetyWarningsOutput, description="Field errors, or safety warnings"),
-            409: OpenApiResponse(description='{"code": "slot_taken", "detail", "staff", "start", "end"}'),
+            400: OpenApiResponse(
+                FIELD_ERRORS,
+                description='Field errors, or safety warnings: {"code": "safety_warnings", "warnings": '
+                '[{"code", "message", "service"}]} (book again with an `override_reason`)',
+            ),
+            409: OpenApiResponse(
+                ApiConflictOutput, description='{"code": "slot_taken", "detail", "staff", "start", "end"}'
+            ),
         },
     )
     def post(self, request):
@@ -334,6 +347,7 @@ class VisitCheckoutApi(AppointmentsApiView):
             discount=v["discount"],
             payments=[services.PaymentIn(**p) for p in v["payments"]],
             override_reason=v["override_reason"],
+            price_reason=v["price_reason"],
         )
         return Response(VisitOutput(selectors.visit_get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -361,7 +375,7 @@ class WaitlistApi(AppointmentsApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("location", int, required=True),
-            OpenApiParameter("date", str, required=True),
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
         ],
         responses=WaitlistEntryOutput(many=True),
     )
@@ -391,7 +405,7 @@ class WaitlistMatchesApi(AppointmentsApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("location", int, required=True),
-            OpenApiParameter("date", str, required=True),
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
         ],
         responses=WaitlistMatchOutput(many=True),
     )

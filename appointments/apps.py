@@ -9,9 +9,10 @@ class AppointmentsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import roles
         from accounts.nav import NavItem, register
-        from appointments.roles import ROLE_PERMISSIONS
+        from appointments.roles import ROLE_PERMISSIONS, register_client_scope
 
         roles.register(ROLE_PERMISSIONS)
+        register_client_scope()  # a visit or appointment at a location: a client of it (bulk reads)
         # Hidden until the appointments:day URL exists (the nav skips names it cannot reverse).
         register(
             NavItem("calendar", _("Calendar"), "appointments:day", "appointments.view_appointment", order=20)

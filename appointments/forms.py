@@ -16,12 +16,14 @@ from appointments.services import BookingItem, FormulaIn
 from appointments.services.rules import local_dt
 from customers.models import Customer
 from customers.services import NewCustomer, ShadeInput
+from salon_crm.forms import TextHygieneMixin
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
 
-class StyledForm(forms.Form):
-    """Bootstrap classes on every widget (small controls: the dialogs are dense)."""
+class StyledForm(TextHygieneMixin, forms.Form):
+    """Bootstrap classes on every widget (small controls: the dialogs are dense). Text inputs
+    refuse control characters, and tabs and line breaks outside textareas (salon_crm.forms)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -242,6 +244,8 @@ class CheckoutForm(StyledForm):
     override_reason = forms.CharField(
         label=_("Reason to go ahead despite the warnings"), max_length=200, required=False
     )
+    # Shown when the quote is a price override (far below the catalogue, or nothing to pay).
+    price_reason = forms.CharField(label=_("Reason for the price"), max_length=200, required=False)
 
 
 class VoidForm(StyledForm):

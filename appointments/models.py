@@ -331,12 +331,23 @@ class Visit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     void_reason = models.CharField(max_length=200, blank=True)
+    # A price override (appointments.services.checkout): a line far below its catalogue price, a
+    # large visit discount, or nothing to pay. Who let it through, and why (blank when a manager
+    # with appointments.override_price gave no reason).
+    # db_default: bulk writers that COPY visits (manage.py import_visits) leave the column out.
+    price_override_reason = models.CharField(
+        _("price override reason"), max_length=200, blank=True, default="", db_default=""
+    )
+    price_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-started_at"]
         permissions = [
             ("checkout", _("Can check out (take payment)")),
             ("void_visit", _("Can void a completed visit")),
+            ("override_price", _("Can sell below the catalogue price without giving a reason")),
         ]
         indexes = [
             models.Index(fields=["customer", "started_at"]),
@@ -370,6 +381,9 @@ class VisitLine(models.Model):
     description = models.CharField(max_length=120)
     quantity = models.PositiveSmallIntegerField(default=1)
     unit_price = models.DecimalField(**MONEY)
+    # The catalogue unit price when the line was sold (None for kinds without one, e.g. a
+    # top-up of any amount): unit_price below it is a discount or a price override.
+    list_price = models.DecimalField(_("catalogue price"), **MONEY, null=True, blank=True)
     discount = models.DecimalField(**MONEY, default=Decimal("0"))
     amount = models.DecimalField(_("net amount"), **MONEY)
 

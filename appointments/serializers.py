@@ -7,19 +7,47 @@ from rest_framework import serializers
 
 from accounts.models import Location, StaffMember
 from appointments.models import Product, Service, Visit, WaitlistEntry
+from appointments.services import rules
 from customers.models import Customer
 
 
+def _outside_calendar() -> serializers.ValidationError:
+    return serializers.ValidationError(
+        _("Give a date between %(first)s and %(last)s.")
+        % {"first": rules.CALENDAR_FIRST.isoformat(), "last": rules.CALENDAR_LAST.isoformat()}
+    )
+
+
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO-8601 with a UTC offset; a naive time is refused (it would be guessed otherwise)."""
+    """ISO-8601 with a UTC offset; a naive time is refused (it would be guessed otherwise), and
+    so is a date outside the calendar's years (rules.in_calendar)."""
 
     def to_internal_value(self, value):
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            # Well formed but impossible: month 13, 31 April, an offset of +25:00.
+            raise serializers.ValidationError(
+                _("Not a real date and time; use ISO-8601, e.g. 2026-03-29T10:00:00+01:00.")
+            ) from None
         if parsed is None:
             raise serializers.ValidationError(_("Use ISO-8601, e.g. 2026-03-29T10:00:00+01:00."))
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise serializers.ValidationError(_("Give the time with its UTC offset, e.g. +08:00."))
+        if not rules.in_calendar(parsed):
+            raise _outside_calendar()
         return parsed
+
+
+class CalendarDateField(serializers.DateField):
+    """A local date (YYYY-MM-DD) inside the calendar's years (rules.in_calendar): a day at
+    either end of Python's dates cannot be turned into UTC instants."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not rules.in_calendar(day):
+            raise _outside_calendar()
+        return day
 
 
 def local_iso(value, location: Location) -> str | None:
@@ -177,6 +205,8 @@ class VisitCheckoutInput(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2, default=0, min_value=0)
     payments = VisitPaymentInput(many=True, allow_empty=True)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    # Why a line is far below the catalogue price or nothing is paid (see visit_checkout).
+    price_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class VisitLineOutput(serializers.Serializer):
@@ -242,7 +272,7 @@ class WaitlistEntryInput(serializers.Serializer):
     staff = serializers.PrimaryKeyRelatedField(
         queryset=StaffMember.objects.all(), required=False, allow_null=True
     )
-    date = serializers.DateField()
+    date = CalendarDateField()
     earliest = serializers.TimeField(required=False, allow_null=True)
     latest = serializers.TimeField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)

@@ -2,6 +2,9 @@
 client's allergies on one screen) and are only on the change form."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import (
     AccessLog,
@@ -14,6 +17,7 @@ from customers.models import (
     SafetyOverride,
     Tag,
 )
+from customers.safety import safety_override_messages
 
 
 @admin.register(Tag)
@@ -79,9 +83,23 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 
 @admin.register(SafetyOverride)
 class SafetyOverrideAdmin(admin.ModelAdmin):
+    """Read-only: a record of going ahead. The warnings are shown rebuilt from their codes
+    (customers.safety.safety_override_messages); the row never held their health text."""
+
     list_display = ["customer", "context", "user", "created_at"]
     list_select_related = ["customer", "user"]
-    raw_id_fields = ["customer"]
+    fields = ["customer", "context", "warnings_shown", "reason", "user", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("warnings"))
+    def warnings_shown(self, obj: SafetyOverride) -> str:
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in safety_override_messages(obj)))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AccessLog)

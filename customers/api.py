@@ -27,6 +27,8 @@ from customers.privacy import (
     phone_display_for,
 )
 from customers.search import SearchRow, customer_search_rows
+from customers.services.profiles import MAX_TAGS
+from salon_crm.validators import validate_single_line_text
 
 
 def _require(request, perm: str) -> None:
@@ -105,12 +107,19 @@ class CustomerDetailOutput(CustomerListOutput):
 
 class CustomerWriteInput(serializers.ModelSerializer):
     """The editable profile fields (customers.services.EDITABLE_FIELDS) and `tags`. Every field
-    optional on PATCH; `name` required on POST. `tags` are tag names (unknown names are
-    created); `preferred_staff` a staff id, `home_location` a location id; `phone` anything
-    phonenumbers parses (default region from settings), stored as E.164."""
+    optional on PATCH; `name` required on POST. `tags` are tag names (an unknown name is
+    created only for users with customers.add_tag, a 400 on `tags` otherwise); `preferred_staff`
+    a staff id, `home_location` a location id; `phone` anything phonenumbers parses (default
+    region from settings), stored as E.164."""
 
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, validators=[validate_single_line_text]
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40, validators=[validate_single_line_text]),
+        max_length=MAX_TAGS,
+        required=False,
+    )
     preferred_staff = serializers.PrimaryKeyRelatedField(
         queryset=StaffMember.objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -135,6 +144,8 @@ class CustomerListApi(APIView):
     class CustomerListPagination(LimitOffsetPagination):
         default_limit = 50
         max_limit = 200
+
+    pagination_class = CustomerListPagination  # also tells the OpenAPI schema the answer is a page
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="search text"), OpenApiParameter("limit", int)],
@@ -203,7 +214,7 @@ class CustomerDetailApi(APIView):
 
 
 class ShadeIO(serializers.Serializer):
-    shade = serializers.CharField(max_length=30)
+    shade = serializers.CharField(max_length=30, validators=[validate_single_line_text])
     grams = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
 
 
@@ -312,6 +323,8 @@ class FormulaCorrectApi(APIView):
 class FormulaSearchApi(APIView):
     """Which clients used shade X of brand Y: `?brand=Wella&shade=7/1` (both exact,
     case-insensitive; at least one required)."""
+
+    pagination_class = LimitOffsetPagination  # also tells the OpenAPI schema the answer is a page
 
     @extend_schema(
         parameters=[OpenApiParameter("brand", str), OpenApiParameter("shade", str)],

@@ -1,6 +1,8 @@
-"""Change history (django-auditlog) for client files. The encrypted health fields are masked
-with customers.privacy.redact_for_audit: the history shows that one was set or cleared, never
-its text (LogEntry.changes is plain JSON). Derived search columns are left out (noise)."""
+"""Change history (django-auditlog) for client files. The encrypted fields (the client's health
+fields, a patch test's notes) are masked with customers.privacy.redact_for_audit: the history
+shows that one was set or cleared, never its text (LogEntry.changes is plain JSON). Derived
+search columns are left out (noise). Safety overrides are not registered: the override row is
+itself the record (who, when, which warning codes, the encrypted reason)."""
 
 from auditlog.registry import auditlog
 
@@ -28,4 +30,4 @@ def register_models() -> None:
     )
     auditlog.register(ColourFormula)
     auditlog.register(FormulaShade)
-    auditlog.register(PatchTest)
+    auditlog.register(PatchTest, mask_fields=["notes"], mask_callable=REDACT)

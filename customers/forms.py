@@ -1,4 +1,6 @@
-"""Input shapes for client pages. No business rules here: the services validate and decide."""
+"""Input shapes for client pages. No business rules here: the services validate and decide.
+Text hygiene (salon_crm.forms.TextHygieneMixin): no control characters anywhere, and one line
+in every field that is not a textarea."""
 
 from decimal import Decimal
 
@@ -7,6 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.forms import fields_for_model
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -14,12 +17,14 @@ from accounts.models import StaffMember
 from customers.models import ConsentChannel, Customer, PatchTest, Tag
 from customers.privacy import format_phone
 from customers.services import EDITABLE_FIELDS, HEALTH_CARD_FIELDS, HEALTH_FIELDS
+from salon_crm.forms import TextHygieneMixin
+from salon_crm.validators import validate_date_of_birth
 
 # The card's form: the services' editable profile fields, plus the tags.
 PROFILE_FORM_FIELDS = [*EDITABLE_FIELDS, "tags"]
 
 
-class _Crispy:
+class _Crispy(TextHygieneMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
@@ -56,6 +61,9 @@ class CustomerForm(_Crispy, forms.Form):
                 continue
             self.fields[name] = model_fields[name]
         self.fields["name"].label = _("Name")
+        # Checked here as well as by the model (the service's full_clean): at once, on the field.
+        self.fields["birthday"].validators.append(validate_date_of_birth)
+        self.fields["birthday"].widget.attrs["max"] = timezone.localdate().isoformat()
         self.fields["phone"] = forms.CharField(
             label=_("Mobile phone"),
             required=False,
@@ -127,7 +135,7 @@ class FormulaForm(_Crispy, forms.Form):
         )
 
 
-class ShadeForm(forms.Form):
+class ShadeForm(TextHygieneMixin, forms.Form):
     shade = forms.CharField(
         label=_("shade"),
         max_length=30,

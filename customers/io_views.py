@@ -21,7 +21,7 @@ from customers import services
 from customers.resources import (
     HEADER,
     customers_export_csv_lines,
-    customers_export_dataset,
+    customers_export_xlsx,
     dataset_from_bytes,
 )
 
@@ -30,7 +30,10 @@ PREVIEW_PROBLEMS = 200
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("CSV or XLSX file"))
+    file = forms.FileField(
+        label=gettext_lazy("CSV or XLSX file"),
+        help_text=gettext_lazy("CSV in UTF-8 or GBK (what Excel saves as “CSV”), or XLSX."),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -108,15 +111,17 @@ def customer_import_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("customers.export_customer", raise_exception=True)
 def customer_export_view(request: HttpRequest) -> HttpResponse:
-    """?format=csv|xlsx: every active client in the import layout; logged in AccessLog."""
+    """?format=csv|xlsx: the clients this user may take in bulk (customers_for_bulk: owners all,
+    managers those of their own locations) in the import layout; logged in AccessLog. Cells
+    are spreadsheet-safe (no formulas, no control characters: customers.resources)."""
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("format must be csv or xlsx"))
     qs = services.customers_export_start(user=request.user, fmt=fmt, ip=services.client_ip(request))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if fmt == "xlsx":  # built in memory (openpyxl); CSV streams for very large exports
+    if fmt == "xlsx":  # one workbook (openpyxl, write-only); CSV streams for very large exports
         response = HttpResponse(
-            customers_export_dataset(queryset=qs).export("xlsx"),
+            customers_export_xlsx(queryset=qs),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     else:

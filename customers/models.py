@@ -7,6 +7,7 @@ search query never computes anything per row (shared SEARCH.md)."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,13 +15,19 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.models import Location, StaffMember
 from salon_crm.crypto import EncryptedTextField
+from salon_crm.validators import validate_date_of_birth, validate_multiline_text, validate_single_line_text
 
 FORMULA_LOCK_AFTER = timedelta(hours=24)
+# Multi-line notes (preferences, notes, health notes): long enough for any real note, short
+# enough that a pasted file is a field error, not a megabyte on every card.
+NOTES_MAX_LENGTH = 5000
+ONE_LINE = [validate_single_line_text]  # names, codes, one-line notes
+NOTES = [validate_multiline_text, MaxLengthValidator(NOTES_MAX_LENGTH)]
 
 
 class Tag(models.Model):
-    name = models.CharField(_("name"), max_length=40, unique=True)
-    colour = models.CharField(_("colour"), max_length=7, default="#6c757d")
+    name = models.CharField(_("name"), max_length=40, unique=True, validators=ONE_LINE)
+    colour = models.CharField(_("colour"), max_length=7, default="#6c757d", validators=ONE_LINE)
 
     class Meta:
         ordering = ["name"]
@@ -75,7 +82,7 @@ class CustomerQuerySet(models.QuerySet):
 
 
 class Customer(models.Model):
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=ONE_LINE)
     # Derived search columns (see customers/search.py); never edited by hand.
     name_pinyin = models.CharField(max_length=300, blank=True, editable=False, default="")
     name_initials = models.CharField(max_length=100, blank=True, editable=False, default="")
@@ -86,7 +93,7 @@ class Customer(models.Model):
     phone_rev = models.CharField(max_length=20, blank=True, editable=False, default="")
     email = models.EmailField(_("email"), blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
-    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True, validators=[validate_date_of_birth])
     source = models.CharField(_("source channel"), max_length=16, choices=SourceChannel.choices, blank=True)
     referred_by = models.ForeignKey(
         "self",
@@ -114,15 +121,25 @@ class Customer(models.Model):
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     skin_type = models.CharField(_("skin type"), max_length=16, choices=SkinType.choices, blank=True)
-    skin_notes = models.CharField(_("skin notes"), max_length=200, blank=True)
+    skin_notes = models.CharField(_("skin notes"), max_length=200, blank=True, validators=ONE_LINE)
     hair_type = models.CharField(_("hair type"), max_length=16, choices=HairType.choices, blank=True)
-    hair_notes = models.CharField(_("hair notes"), max_length=200, blank=True)
-    allergies = EncryptedTextField(_("allergies"), blank=True, default="")
-    contraindications = EncryptedTextField(_("contraindications"), blank=True, default="")
-    medical_notes = EncryptedTextField(_("medical notes"), blank=True, default="")
-    preferences = models.TextField(_("preferences"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
-    external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
+    hair_notes = models.CharField(_("hair notes"), max_length=200, blank=True, validators=ONE_LINE)
+    allergies = EncryptedTextField(
+        _("allergies"), blank=True, default="", max_length=NOTES_MAX_LENGTH, validators=NOTES
+    )
+    contraindications = EncryptedTextField(
+        _("contraindications"), blank=True, default="", max_length=NOTES_MAX_LENGTH, validators=NOTES
+    )
+    medical_notes = EncryptedTextField(
+        _("medical notes"), blank=True, default="", max_length=NOTES_MAX_LENGTH, validators=NOTES
+    )
+    preferences = models.TextField(
+        _("preferences"), blank=True, max_length=NOTES_MAX_LENGTH, validators=NOTES
+    )
+    notes = models.TextField(_("notes"), blank=True, max_length=NOTES_MAX_LENGTH, validators=NOTES)
+    external_id = models.CharField(
+        _("external id"), max_length=64, unique=True, null=True, blank=True, validators=ONE_LINE
+    )
     consent_sms = models.BooleanField(_("SMS marketing"), default=False)
     consent_email = models.BooleanField(_("email marketing"), default=False)
     consent_wechat = models.BooleanField(_("WeChat marketing"), default=False)
@@ -165,13 +182,16 @@ class ConsentRecord(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
     granted = models.BooleanField(_("granted"))
     method = models.CharField(
-        _("how"), max_length=32, help_text=_("front desk, online booking, import, link...")
+        _("how"),
+        max_length=32,
+        help_text=_("front desk, online booking, import, link..."),
+        validators=ONE_LINE,
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     recorded_at = models.DateTimeField(_("when"), default=timezone.now)
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True, validators=ONE_LINE)
 
     class Meta:
         ordering = ["-recorded_at", "-pk"]
@@ -187,17 +207,29 @@ class ColourFormula(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="formulas")
     stylist = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="formulas")
-    brand = models.CharField(_("brand"), max_length=60)
-    line = models.CharField(_("line"), max_length=60, blank=True)
+    brand = models.CharField(_("brand"), max_length=60, validators=ONE_LINE)
+    line = models.CharField(_("line"), max_length=60, blank=True, validators=ONE_LINE)
     developer = models.CharField(
-        _("developer strength"), max_length=30, blank=True, help_text=_("e.g. 6% / 20 vol")
+        _("developer strength"),
+        max_length=30,
+        blank=True,
+        help_text=_("e.g. 6% / 20 vol"),
+        validators=ONE_LINE,
     )
-    mix_ratio = models.CharField(_("mix ratio"), max_length=20, blank=True, help_text=_("e.g. 1:1.5"))
+    mix_ratio = models.CharField(
+        _("mix ratio"), max_length=20, blank=True, help_text=_("e.g. 1:1.5"), validators=ONE_LINE
+    )
     zones = models.CharField(
-        _("zones"), max_length=120, blank=True, help_text=_("e.g. roots, mid-lengths, ends")
+        _("zones"),
+        max_length=120,
+        blank=True,
+        help_text=_("e.g. roots, mid-lengths, ends"),
+        validators=ONE_LINE,
     )
     processing_minutes = models.PositiveSmallIntegerField(_("processing minutes"), null=True, blank=True)
-    result_notes = models.TextField(_("result notes"), blank=True)
+    result_notes = models.TextField(
+        _("result notes"), blank=True, max_length=NOTES_MAX_LENGTH, validators=NOTES
+    )
     version = models.PositiveSmallIntegerField(default=1)
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
@@ -222,7 +254,7 @@ class ColourFormula(models.Model):
 
 class FormulaShade(models.Model):
     formula = models.ForeignKey(ColourFormula, on_delete=models.CASCADE, related_name="shades")
-    shade = models.CharField(_("shade"), max_length=30)
+    shade = models.CharField(_("shade"), max_length=30, validators=ONE_LINE)
     grams = models.DecimalField(_("grams"), max_digits=6, decimal_places=1)
 
     class Meta:
@@ -240,12 +272,15 @@ class PatchTest(models.Model):
         FAILED = "failed", _("Failed (reaction)")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="patch_tests")
-    product = models.CharField(_("product"), max_length=100)
+    product = models.CharField(_("product"), max_length=100, validators=ONE_LINE)
     tested_on = models.DateField(_("date"))
     result = models.CharField(_("result"), max_length=8, choices=Result.choices, default=Result.PENDING)
     valid_until = models.DateField(_("valid until"))
     performed_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL)
-    notes = models.CharField(_("notes"), max_length=200, blank=True)
+    # What the skin did is health information: encrypted like the client's health fields.
+    notes = EncryptedTextField(
+        _("notes"), max_length=200, blank=True, validators=[*ONE_LINE, MaxLengthValidator(200)]
+    )
 
     class Meta:
         ordering = ["-tested_on", "-pk"]
@@ -256,12 +291,17 @@ class PatchTest(models.Model):
 
 
 class SafetyOverride(models.Model):
-    """A staff member went ahead despite safety warnings; the reason is required and kept."""
+    """A staff member went ahead despite safety warnings; the reason is required and kept.
+
+    `warnings` holds codes and ids only ({"code", "service", "patch_test"}: see
+    customers.safety.safety_warning_record), never the warning's text: "Allergy on file: PPD"
+    is health information, encrypted on the client's file and nowhere else. The reason, written
+    in answer to those warnings, is encrypted like the health fields."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="safety_overrides")
-    context = models.CharField(max_length=32, help_text="booking, check-in, checkout...")
+    context = models.CharField(max_length=32, help_text="booking, check-in, checkout...", validators=ONE_LINE)
     warnings = models.JSONField(default=list)
-    reason = models.TextField()
+    reason = EncryptedTextField(validators=NOTES)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -11,8 +11,22 @@ with the same phone, else creates one; an empty cell never wipes what is on file
 the same file twice changes nothing. All or nothing: if any row is wrong, nothing is saved and
 every bad row is reported with its line number and field. Lookups and tag links are batched (a
 few queries per thousand rows); each row costs its own write (savepoint, insert or update,
-release) and nothing more."""
+release) and nothing more.
 
+Files: XLSX, or CSV in UTF-8 (with or without BOM) or GBK/GB18030, what Chinese Excel saves as
+"CSV" (salon_crm.textfiles). Text is checked like typed text: no control characters, one line
+in names, notes at most 5000 characters, at most 20 tags a row, a birthday in the past.
+
+Export (OWASP CSV injection, salon_crm.validators.spreadsheet_cell): every cell is text with
+control characters dropped, line breaks as LF, and a value a spreadsheet would run as a formula
+(=, +, -, @, a tab or a line break first, or their full-width forms) starts with a single
+quote; the import removes exactly that quote, so an export imports back unchanged. XLSX cells
+are typed as strings as well, never formulas. Phones are exported as the card shows them: home-region numbers in
+national form ("138 0013 8000", which no spreadsheet reads as a formula or a number), others
+internationally ("+44 7911 123456", so quoted like any other cell)."""
+
+import csv
+import io
 from collections.abc import Iterable
 from datetime import datetime, time
 
@@ -22,11 +36,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from customers.duplicates import phone_e164_or_blank
 from customers.models import Customer, Gender, SourceChannel, Tag
+from customers.privacy import format_phone
 from customers.search import derive_search_fields
-from customers.services.profiles import customer_tag_links_add, phone_normalise, tags_ensure
+from customers.services.profiles import (
+    customer_tag_links_add,
+    phone_normalise,
+    tags_check,
+    tags_ensure,
+)
+from salon_crm.textfiles import UndecodableFile, allow_long_csv_fields, decode_text
+from salon_crm.validators import has_control_characters, spreadsheet_cell, spreadsheet_unescape
 
 HEADER = [
     "external_id",
@@ -56,7 +80,7 @@ class PhoneWidget(widgets.CharWidget):
             raise ValueError(_("Enter a valid phone number.")) from exc
 
     def render(self, value, obj=None, **kwargs):
-        return str(value) if value else ""
+        return format_phone(value) if value else ""
 
 
 class ChoiceWidget(widgets.CharWidget):
@@ -101,11 +125,26 @@ class TagsWidget(widgets.ManyToManyWidget):
         self.cache: dict[str, Tag] = {}
 
     def clean(self, value, row=None, **kwargs):
-        names = [n.strip()[:40] for n in str(value or "").split(";") if n.strip()]
-        return [self.cache[n] for n in dict.fromkeys(names)]
+        return [self.cache[n] for n in tag_names(value)]
 
     def render(self, value, obj=None, **kwargs):
         return ";".join(t.name for t in value.all()) if value is not None else ""
+
+
+def tag_names(cell) -> list[str]:
+    """The tag names of a `tags` cell ('VIP; colour'), trimmed, repeats dropped."""
+    return list(dict.fromkeys(n.strip() for n in str(cell or "").split(";") if n.strip()))
+
+
+def _usable_tag_name(name: str) -> bool:
+    """A name the tag table may receive; the others are the row's error (import_instance)."""
+    return len(name) <= 40 and not has_control_characters(name)
+
+
+def _lookup_key(value: str) -> bool:
+    """Ids and phones worth a lookup: text with a control character matches no client (and
+    PostgreSQL refuses a NUL in a query); its row is reported by the field's validator."""
+    return bool(value) and not has_control_characters(value)
 
 
 class BatchedCustomerLoader(BaseInstanceLoader):
@@ -114,8 +153,10 @@ class BatchedCustomerLoader(BaseInstanceLoader):
 
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
-        ext_ids = {str(r.get("external_id") or "").strip() for r in dataset.dict} - {""}
-        phones = {phone_e164_or_blank(r.get("phone")) for r in dataset.dict} - {""}
+        ext_ids = {
+            e for e in (str(r.get("external_id") or "").strip() for r in dataset.dict) if _lookup_key(e)
+        }
+        phones = {p for p in (phone_e164_or_blank(r.get("phone")) for r in dataset.dict) if _lookup_key(p)}
         self.by_external_id: dict[str, Customer] = {}
         self.by_phone: dict[str, Customer] = {}
         qs = Customer.objects.active()
@@ -182,9 +223,32 @@ class CustomerResource(resources.ModelResource):
         return instance_loader.get_instance(row)
 
     def before_import(self, dataset, **kwargs):
-        """All the file's tags in two queries (existing + the new ones created)."""
-        names = {n.strip() for r in dataset.dict for n in str(r.get("tags") or "").split(";") if n.strip()}
+        """The export's formula quotes removed (spreadsheet_unescape), then all the file's tags
+        in two queries (existing + the new ones created)."""
+        for index, row in enumerate(dataset):
+            dataset[index] = [spreadsheet_unescape(cell) for cell in row]
+        names = {n for r in dataset.dict for n in tag_names(r.get("tags")) if _usable_tag_name(n)}
         self.fields["tags"].widget.cache = tags_ensure(names=names)
+
+    def import_instance(self, instance, row, **kwargs):
+        """The fields, plus the row's tags checked like a request's (customers.services.tags_check:
+        at most 20, one line, 40 characters) and no NUL in any cell (form and API fields refuse
+        it themselves; PostgreSQL cannot store it); every problem of the row is reported at once."""
+        errors: dict = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        for column, cell in row.items():
+            if isinstance(cell, str) and "\x00" in cell and column in self.fields:
+                attribute = self.fields[column].attribute
+                errors[attribute] = [ValidationError(_("Null characters are not allowed."))]
+        try:
+            tags_check(tag_names(row.get("tags")))
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         # An empty cell means "not known", never "erase": re-imports and partial files lose
@@ -247,25 +311,57 @@ class CustomerResource(resources.ModelResource):
     def get_export_headers(self, selected_fields=None):
         return list(HEADER)
 
+    def export_field(self, field, instance, **kwargs):
+        """Every exported cell is safe text for a spreadsheet (spreadsheet_cell)."""
+        return spreadsheet_cell(super().export_field(field, instance, **kwargs))
+
 
 def dataset_from_bytes(content: bytes, filename: str) -> tablib.Dataset:
-    """A CSV (UTF-8, with or without BOM) or XLSX upload as a dataset; a file that cannot be
-    read is a ValidationError on `file`, never a 500."""
-    try:
-        if filename.lower().endswith(".xlsx"):
+    """A CSV (UTF-8 with or without BOM, or GBK/GB18030: salon_crm.textfiles) or XLSX upload
+    as a dataset; a file that cannot be read is a ValidationError on `file` saying why, never
+    a 500. A cell of any length is read (its row then fails on that column)."""
+    if filename.lower().endswith(".xlsx"):
+        try:
             return tablib.Dataset().load(content, format="xlsx")
-        text = content.decode("utf-8-sig")
-        return tablib.Dataset().load(text, format="csv")
-    except Exception as exc:  # tablib raises many kinds for a broken file
-        raise ValidationError({"file": [_("This file cannot be read as CSV (UTF-8) or XLSX.")]}) from exc
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise ValidationError({"file": [_("This file cannot be read as XLSX.")]}) from exc
+    try:
+        text = decode_text(content)
+    except UndecodableFile as exc:
+        message = _(
+            "This CSV file is neither UTF-8 nor GBK/GB18030. Save it from Excel as "
+            "“CSV UTF-8” or “CSV”, and try again."
+        )
+        raise ValidationError({"file": [message]}) from exc
+    return _csv_dataset(text)
+
+
+def _csv_dataset(text: str) -> tablib.Dataset:
+    allow_long_csv_fields()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [row for row in reader if row]
+    except csv.Error as exc:
+        raise ValidationError(
+            {"file": [_("Line %(line)s cannot be read as CSV.") % {"line": reader.line_num}]}
+        ) from exc
+    if not rows:
+        return tablib.Dataset(headers=[])
+    headers, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(headers):
+            message = _("Row %(line)s has %(found)s columns; the header has %(expected)s.") % {
+                "line": number,
+                "found": len(row),
+                "expected": len(headers),
+            }
+            raise ValidationError({"file": [message]})
+    return tablib.Dataset(*body, headers=headers)
 
 
 def customers_export_csv_lines(*, queryset=None, chunk_size: int = 2000) -> Iterable[str]:
     """The same export as CSV text, line by line, reading the clients in pk-ordered chunks
     (two queries per chunk: clients, tags) so a million clients never sit in memory at once."""
-    import csv
-    import io
-
     qs = (queryset if queryset is not None else Customer.objects.active()).order_by("pk")
     resource = CustomerResource()
     buffer = io.StringIO()
@@ -291,7 +387,38 @@ def customers_export_csv_lines(*, queryset=None, chunk_size: int = 2000) -> Iter
 
 
 def customers_export_dataset(*, queryset=None) -> tablib.Dataset:
-    """Every active client (or `queryset`) in the import layout."""
+    """Every active client (or `queryset`) in the import layout, every cell spreadsheet-safe."""
     qs = queryset if queryset is not None else Customer.objects.active()
     qs = qs.order_by("pk").prefetch_related("tags")
     return CustomerResource().export(queryset=qs)
+
+
+def customers_export_xlsx(*, queryset=None, chunk_size: int = 2000) -> bytes:
+    """The export as an XLSX workbook, read in pk-ordered chunks like the CSV and written in
+    openpyxl's write-only mode. Every cell is stored as a string, never a formula, whatever it
+    holds (and it is spreadsheet_cell-safe as well, in case it is edited or saved as CSV)."""
+    qs = (queryset if queryset is not None else Customer.objects.active()).order_by("pk")
+    resource = CustomerResource()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("clients")
+
+    def text_row(values) -> list[WriteOnlyCell]:
+        cells = []
+        for value in values:  # export_resource's cells are spreadsheet_cell-safe already
+            cell = WriteOnlyCell(sheet, value=str(value))
+            cell.data_type = "s"  # text, even if it looked like a formula
+            cells.append(cell)
+        return cells
+
+    sheet.append(text_row(HEADER))
+    last_pk = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last_pk).prefetch_related("tags")[:chunk_size])
+        if not chunk:
+            break
+        for customer in chunk:
+            sheet.append(text_row(resource.export_resource(customer)))
+        last_pk = chunk[-1].pk
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,6 +1,10 @@
 """Allergy and patch-test safety (reads). Booking, check-in and checkout call
 `customer_safety_warnings`; going ahead despite warnings needs a reason, recorded by the
-service customers.services.safety_override_record (who, when, which warnings, why)."""
+service customers.services.safety_override_record (who, when, which warnings, why).
+
+A recorded override keeps each warning as its code and ids (safety_warning_record), never its
+message: the message quotes the allergy text, which is health information and lives only in
+the client's encrypted fields. safety_override_messages rebuilds readable lines from the codes."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,8 +12,9 @@ from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from customers.models import Customer, PatchTest
+from customers.models import Customer, PatchTest, SafetyOverride
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,49 @@ class SafetyWarning:
     code: str  # "allergy", "contraindication", "patch_test_missing", "patch_test_expired", "patch_test_failed", "patch_test_pending"
     message: str
     service: str = ""
+    patch_test: int | None = None  # the PatchTest a patch-test warning is about
+
+
+# What a recorded override shows for each code (no health text: see the module docstring).
+CODE_LABELS = {
+    "allergy": gettext_lazy("Allergy on file"),
+    "contraindication": gettext_lazy("Contraindication on file"),
+    "patch_test_missing": gettext_lazy("No patch test on file"),
+    "patch_test_failed": gettext_lazy("The last patch test had a reaction"),
+    "patch_test_pending": gettext_lazy("The patch test has no result yet"),
+    "patch_test_expired": gettext_lazy("The patch test has expired"),
+}
+
+
+def safety_warning_record(warning: SafetyWarning) -> dict:
+    """What SafetyOverride.warnings keeps of a warning: its code, the service it is about and
+    the patch test's id; never the message."""
+    record: dict = {"code": warning.code}
+    if warning.service:
+        record["service"] = warning.service
+    if warning.patch_test:
+        record["patch_test"] = warning.patch_test
+    return record
+
+
+def safety_override_messages(override: SafetyOverride) -> list[str]:
+    """The warnings an override went past, as lines rebuilt from their codes ("Allergy on file",
+    "The patch test has expired: Colour (Wella Koleston, 2026-01-05)"). One query for the
+    patch tests named."""
+    records = [r for r in override.warnings or [] if isinstance(r, dict)]
+    ids = {r["patch_test"] for r in records if isinstance(r.get("patch_test"), int)}
+    tests = PatchTest.objects.filter(pk__in=ids, customer_id=override.customer_id).in_bulk() if ids else {}
+    lines = []
+    for record in records:
+        code = str(record.get("code", ""))
+        line = str(CODE_LABELS.get(code, code))
+        if record.get("service"):
+            line += f": {record['service']}"
+        test = tests.get(record.get("patch_test"))
+        if test is not None:
+            line += f" ({test.product}, {test.tested_on.isoformat()})"
+        lines.append(line)
+    return lines
 
 
 def customer_safety_warnings(
@@ -56,5 +104,9 @@ def customer_safety_warnings(
                 "product": getattr(latest, "product", ""),
                 "date": getattr(latest, "valid_until", ""),
             }
-            warnings.append(SafetyWarning(code, msg % params, service=service.name))
+            warnings.append(
+                SafetyWarning(
+                    code, msg % params, service=service.name, patch_test=getattr(latest, "pk", None)
+                )
+            )
     return warnings

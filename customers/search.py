@@ -111,7 +111,8 @@ def search_plan(q: str) -> list[Branch]:
               branch on every word typed would read thousands of emails for `zhang`)
     other   → 1 name contains the text (3+ characters)
     Within a prefix branch rows come in the index's order (shortest / alphabetical key first,
-    then oldest); within a GIN branch (Han piece, substring) in table order."""
+    equal keys in the rows' heap order); within a GIN branch (Han piece, substring) in table
+    order."""
     text = " ".join((q or "").split())
     if not text:
         return []

@@ -1,12 +1,14 @@
 """Reads of client files shared by pages, API and commands."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
+from accounts.access import locations_for, sees_all_locations
+from accounts.models import Location
 from customers.models import ColourFormula, ConsentRecord, Customer, FormulaShade, PatchTest
 from customers.privacy import can_read_health, can_write_health
 from customers.safety import SafetyWarning, customer_safety_warnings
@@ -37,6 +39,43 @@ def customer_pks_by_external_id(*, external_ids: Iterable[str], chunk: int = 500
         rows = Customer.objects.filter(external_id__in=ids[i : i + chunk]).values_list("external_id", "pk")
         found.update(rows)
     return found
+
+
+# ---- who sees which client, in bulk ----------------------------------------------------------------
+# Reading one client's file is chain-wide (a member may walk into any branch; every view is logged).
+# Bulk reads - the CSV/XLSX export, campaign audiences - are not: an owner gets every client, a
+# manager the clients of the locations they hold: home location there, or (hooks registered by
+# higher apps) a visit or an appointment there. Everyone else gets none.
+
+BulkScope = Callable[[QuerySet[Location]], Q]  # scope(locations) -> a condition on Customer
+_BULK_SCOPES: dict[str, BulkScope] = {}
+
+
+def register_bulk_scope(key: str, scope: BulkScope) -> None:
+    """Another way a client "belongs" to a location for bulk reads (appointments: a visit or an
+    appointment there). `scope(locations)` returns a Q on Customer, e.g. an Exists()."""
+    _BULK_SCOPES[key] = scope
+
+
+def unregister_bulk_scope(key: str) -> None:
+    _BULK_SCOPES.pop(key, None)
+
+
+def customers_for_bulk(*, user) -> QuerySet[Customer]:
+    """The active clients this user may take in bulk (export, campaign audiences): every one for
+    a user who sees all locations (owners); for others the clients of the locations they act at
+    (home location, or any registered scope: a visit or an appointment there); none without a
+    location. The caller checks the permission for the action itself (export_customer...)."""
+    qs = Customer.objects.active()
+    if sees_all_locations(user):
+        return qs
+    locations = locations_for(user)
+    if not locations.exists():
+        return qs.none()
+    condition = Q(home_location__in=locations)
+    for scope in _BULK_SCOPES.values():
+        condition |= scope(locations)
+    return qs.filter(condition)
 
 
 def customer_list_newest() -> QuerySet[Customer]:

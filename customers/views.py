@@ -7,14 +7,15 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import role_of, staff_of
-from accounts.models import Role
+from accounts.access import role_of, staff_of, staff_visible_to
+from accounts.models import Role, StaffMember
 from customers import selectors, services
 from customers.duplicates import similar_customers
 from customers.forms import (
@@ -179,12 +180,27 @@ def _shades_from(formset) -> list[services.ShadeInput]:
     ]
 
 
+def _formula_stylists(user, keep: int | None = None):
+    """Whom the stylist field offers (the service decides, customers.services.formulas): a
+    stylist only themselves; managers and owners the active staff of their locations. `keep`:
+    the formula's own stylist stays selectable on a correction."""
+    me = staff_of(user)
+    if role_of(user) == Role.STYLIST:
+        allowed = StaffMember.objects.filter(pk=me.pk if me else None)
+    else:
+        allowed = staff_visible_to(user).filter(is_active=True)
+    if keep is not None:
+        allowed = StaffMember.objects.filter(Q(pk__in=allowed.values("pk")) | Q(pk=keep))
+    return allowed.order_by("display_name")
+
+
 @login_required
 @permission_required("customers.add_colourformula", raise_exception=True)
 def formula_create(request, pk: int):
     customer = selectors.customer_get(pk=pk)
     me = staff_of(request.user)
     form = FormulaForm(request.POST or None, initial={"stylist": me})
+    form.fields["stylist"].queryset = _formula_stylists(request.user)
     formset = _shade_formset(request)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
@@ -209,6 +225,7 @@ def formula_correct(request, pk: int, formula_pk: int):
     initial = {f: getattr(formula, f) for f in FormulaForm.base_fields}
     shades = [{"shade": s.shade, "grams": s.grams} for s in formula.shades.all()]
     form = FormulaForm(request.POST or None, initial=initial)
+    form.fields["stylist"].queryset = _formula_stylists(request.user, keep=formula.stylist_id)
     formset = _shade_formset(request, initial=shades)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:

@@ -5,10 +5,12 @@ FIELD_ENCRYPTION_KEYS. `make run` sets DJANGO_DEBUG=1, which lets development se
 generated once under var/ instead of being hard-coded here.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -85,6 +87,12 @@ INSTALLED_APPS = [
     "import_export",
     "phonenumber_field",
     "django_celery_beat",
+    # Two-factor login: TOTP (an authenticator app) and single-use backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # Project-wide start-up hooks (salon_crm.apps): control characters refused in every form and API field.
+    "salon_crm",
     "accounts",
     "customers",
     "appointments",
@@ -93,11 +101,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files need no policy), before everything that can answer.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # A NUL in a query parameter or form field is a 400 before any view reads it.
+    "salon_crm.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then owners and managers without a confirmed code are sent to it.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.otp.OTPRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -167,10 +182,15 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Trust X-Forwarded-For only behind a known number of proxies; otherwise a client could pick
-# its own "IP" and dodge the lockout.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+# its own "IP" and dodge the lockout (and the rate limits, which count the same address).
+# AXES_PROXY_COUNT is how many reverse proxies stand between clients and gunicorn (a load
+# balancer: 1; a load balancer and nginx: 2). Each one appends the address it saw, so the header
+# reads "client, proxy1, ..." without the last proxy (that one is REMOTE_ADDR): ipware's count
+# of proxies listed after the client is one less. A header of any other length is not trusted.
+_PROXIES = env.int("AXES_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = _PROXIES - 1 if _PROXIES > 0 else None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if _PROXIES > 0 else ("REMOTE_ADDR",)
 )
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -186,9 +206,7 @@ CURRENCY = env.str("SALON_CURRENCY", default="CNY")
 BOOKING_CANCEL_POLICY_HOURS = env.int("BOOKING_CANCEL_POLICY_HOURS", default=24)
 BOOKING_SLOT_MINUTES = env.int("BOOKING_SLOT_MINUTES", default=15)
 BOOKING_ONLINE_CUTOFF_HOURS = env.int("BOOKING_ONLINE_CUTOFF_HOURS", default=24)
-# Online booking requests per hour, per client address and per phone number.
-BOOKING_ONLINE_RATE_PER_IP = env.int("BOOKING_ONLINE_RATE_PER_IP", default=10)
-BOOKING_ONLINE_RATE_PER_PHONE = env.int("BOOKING_ONLINE_RATE_PER_PHONE", default=3)
+# Online booking's rate limits (per client address, per phone) are in RATE_LIMITS below.
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -219,7 +237,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON nested too deep is a 400, not a RecursionError; form bodies as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "salon_crm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # drf-spectacular's, plus the error answers every operation can give (salon_crm/api.py).
+    "DEFAULT_SCHEMA_CLASS": "salon_crm.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -271,10 +296,107 @@ X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
 
 # ---- Content-Security-Policy (django-csp) -------------------------------------------------------
+# One policy for every response, whatever DEBUG says: nothing inline, nothing evaluated. Pages
+# load their scripts and styles from static/ (event handlers are listeners in static/js/,
+# colours and calendar positions are set through element.style, which CSP allows); Bootstrap's
+# CSS draws its icons from data: URIs, hence img-src data:. Swagger UI is served by
+# SpectacularSwaggerSplitView (its init script from a URL, its page style from static/css/), and
+# the admin's one inline script (django-celery-beat's task form) is overridden in templates/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+        # Where browsers POST violation reports, if the deployment collects them.
+        "report-uri": env.str("CSP_REPORT_URI", default="") or None,
+    },
+}
 
 # ---- Two-factor login (django-otp) and the admin's URL ------------------------------------------
+# Roles that must confirm a code from an authenticator app (TOTP) after their password before
+# any page, the admin or the API answers them (accounts/otp.py; a superuser counts as an owner).
+# On by default everywhere, DEBUG or not. `make run` sets it empty so the demo users log in
+# without a phone; a smoke test against a production build can do the same
+# (OTP_REQUIRED_ROLES= ). Recovery: backup codes shown once at enrolment; an owner deletes a
+# lost phone's device in the admin and its user enrols again at the next login.
+_ROLES = {"owner", "manager", "receptionist", "stylist"}
+OTP_REQUIRED_ROLES = [
+    r.strip() for r in env.list("OTP_REQUIRED_ROLES", default=["owner", "manager"]) if r.strip()
+]
+if set(OTP_REQUIRED_ROLES) - _ROLES:
+    raise ImproperlyConfigured(f"OTP_REQUIRED_ROLES: unknown roles {set(OTP_REQUIRED_ROLES) - _ROLES}.")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Salon CRM")  # the name shown in the phone's app
+OTP_BACKUP_CODES = 10
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's secret or its QR code
+# Where the Django admin lives ("admin/" by default); a less obvious path keeps scanners away.
+ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
+if ADMIN_URL == "/":
+    raise ImproperlyConfigured("DJANGO_ADMIN_URL must not be empty.")
 
 # ---- Rate limits (django-ratelimit) and behaviour when Redis is down ---------------------------
+# Every public endpoint is limited per client address (salon_crm/ratelimit.py; the address as
+# django-axes sees it, through AXES_PROXY_COUNT proxies). Rates are django-ratelimit's
+# "<count>/<period>" (s, m, h, d; "30/10m" is 30 per ten minutes). A limit that cannot be
+# checked because the cache is down lets the request through with a logged warning.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True  # a counter lost between add and incr is not a reason to refuse
+RATE_LIMITS = {
+    # online booking and waitlist posts, per client address and per (normalised) phone number
+    "online_book": env.str("RATE_LIMIT_ONLINE_BOOK", default="10/h"),
+    "online_book_phone": env.str("RATE_LIMIT_ONLINE_BOOK_PHONE", default="3/h"),
+    # a client's signed manage link: viewing, cancelling, moving (any method)
+    "manage": env.str("RATE_LIMIT_MANAGE", default="120/h"),
+    # login page posts: a whole shop (or chain) may share one address; django-axes still locks
+    # each username at an address after AXES_FAILURE_LIMIT failures
+    "login": env.str("RATE_LIMIT_LOGIN", default="60/10m"),
+    "api_token": env.str("RATE_LIMIT_API_TOKEN", default="30/10m"),
+    # the post-visit survey and the unsubscribe link (feedback, messaging)
+    "survey": env.str("RATE_LIMIT_SURVEY", default="30/h"),
+    "unsubscribe": env.str("RATE_LIMIT_UNSUBSCRIBE", default="30/h"),
+}
+for _group, _rate in RATE_LIMITS.items():
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"Rate limit {_group!r}: {_rate!r} is not like '10/h' or '30/10m'.")
+
+# Redis (cache, broker, results) answers in well under a millisecond; one that does not answer
+# within REDIS_TIMEOUT seconds is treated as down, so a dead or hung Redis costs a request at
+# most that long per call, never Redis's and Celery's default waits (blocking, then 20 retries).
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.5)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    _options = CACHES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("socket_connect_timeout", REDIS_TIMEOUT)
+    _options.setdefault("socket_timeout", REDIS_TIMEOUT)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+}
+# Publishing: one quick retry (a dropped pooled connection), then give up. Requests send
+# through salon_crm.tasks.enqueue, which logs the failure instead of raising; what must not be
+# lost (messages) is made durable in the database first and swept up by a periodic task.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+# Tasks are fire and forget: no result is stored unless a task asks (heartbeat does), so a send
+# never subscribes to the result backend (whose reconnects could hold a request).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = 5.0  # results: read by workers and tests, never while a request waits
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+}
 
 LOGGING = {
     "version": 1,

@@ -19,3 +19,8 @@ from .settings import STORAGES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 LANGUAGE_CODE = "en"
+# The suite logs people in with force_login and posts many times from one address: two-factor
+# login and rate limits are off here; tests/accounts/test_otp.py, tests/appointments/
+# test_rate_limits.py and tests/test_redis_down.py switch them on.
+OTP_REQUIRED_ROLES: list[str] = []
+RATELIMIT_ENABLE = False

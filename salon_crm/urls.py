@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from salon_crm.ratelimit import public_rate_limit
 from salon_crm.views import healthz
 
 api_v1 = [
@@ -15,12 +16,25 @@ for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "an
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
+    # The admin's own login form counts against the same per-address limit as the login page
+    # (this path comes first, so it answers /<admin>/login/; reverse("admin:login") is the same URL).
+    path(f"{settings.ADMIN_URL}login/", public_rate_limit("login")(admin.site.login)),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view loads Swagger UI's init script from a URL (?script=): no inline script under the CSP.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="drf_spectacular/swagger_ui_csp.html"
+        ),
+        name="swagger-ui",
+    ),
     path("", include("accounts.urls")),
 ]
 for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "analytics"):
     if app in settings.INSTALLED_APPS:
         urlpatterns.append(path("", include(f"{app}.urls")))
+
+# An unknown URL under /api/ answers JSON like every other API error (pages keep Django's).
+handler404 = "salon_crm.api.page_not_found"

@@ -31,6 +31,7 @@ from appointments.services.checks import (
     check_busy,
     check_catalogue,
     check_schedule,
+    check_start,
     plan_items,
     safety_gate,
     save_items,
@@ -105,7 +106,7 @@ def appointment_book(
     if isinstance(customer, Customer) and customer.erased_at is not None:
         raise ValidationError({"customer": [_("This client's data was erased.")]})
     authorise(booked_by, location, {i.staff.pk for i in items}, "appointments.add_appointment")
-    planned = plan_items(items)
+    planned = plan_items(items, location=location)
     if source == AppointmentSource.ONLINE and planned[0].start <= timezone.now():
         raise ValidationError({"start": [_("This time has already passed.")]})
     _check_times(location, planned)
@@ -191,6 +192,7 @@ def appointment_move(
     require_status(appointment, [S.BOOKED, S.CONFIRMED], _("move"))
     if not isinstance(new_start, datetime) or timezone.is_naive(new_start):
         raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
+    check_start(appointment.location, new_start)
     items = list(appointment.items.select_related("service", "staff", "resource").order_by("start", "pk"))
     if staff is not None and len(items) > 1:
         raise ValidationError({"staff": [_("Change the stylist of one service at a time.")]})

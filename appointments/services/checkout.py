@@ -1,7 +1,10 @@
 """Checkout (a completed Visit with lines and payments), its price quote, and void.
 
 Pricing lives here once: checkout_quote prices lines for the checkout page's running totals and
-visit_checkout saves exactly what it quotes. Money handlers of other apps run inside these
+visit_checkout saves exactly what it quotes. The quote also says whether the sale is a price
+override (a line more than PRICE_OVERRIDE_SHARE below its catalogue price, the whole sale that
+far below its catalogue value, or nothing to pay): visit_checkout then wants a reason or a user
+with appointments.override_price, and records both on the visit. Money handlers of other apps run inside these
 transactions: a payment method's charge (checkout) and refund (void), a line kind's sold and
 voided (appointments.payments, appointments.line_kinds)."""
 
@@ -14,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import require_location
-from accounts.models import Location
+from accounts.models import Location, StaffMember
 from appointments import events
 from appointments.line_kinds import CheckoutLine, line_kind
 from appointments.models import Appointment, AppointmentStatus, Payment, Visit, VisitLine
@@ -42,12 +45,27 @@ class PaymentIn:
     reference: str = ""
 
 
+# How far below the catalogue a sale may go at the desk without a reason: an everyday member or
+# loyalty discount passes, "a colour for 1 yuan" does not.
+PRICE_OVERRIDE_SHARE = Decimal("0.20")
+
+
 @dataclass(frozen=True)
 class Quote:
     lines: list[VisitLine]  # priced, not saved
     subtotal: Decimal
     discount: Decimal
     total: Decimal
+    below_catalogue: bool = False  # a line, or the sale, more than PRICE_OVERRIDE_SHARE below it
+
+    @property
+    def nothing_to_pay(self) -> bool:
+        return bool(self.lines) and self.total == ZERO
+
+    @property
+    def needs_override(self) -> bool:
+        """A price override: visit_checkout wants a reason or appointments.override_price."""
+        return self.below_catalogue or self.nothing_to_pay
 
 
 def money(value, field: str) -> Decimal:
@@ -87,9 +105,21 @@ def _price_line(line: CheckoutLine) -> VisitLine:
         description=description[:120],
         quantity=line.quantity,
         unit_price=unit,
+        list_price=None if catalogue is None else money(catalogue, "lines"),
         discount=discount,
         amount=gross - discount,
     )
+
+
+def _list_value(visit_line: VisitLine) -> Decimal:
+    """What the line would cost at the catalogue price (its own amount when it has none)."""
+    if visit_line.list_price is None:
+        return visit_line.amount
+    return visit_line.list_price * visit_line.quantity
+
+
+def _far_below(amount: Decimal, list_value: Decimal) -> bool:
+    return amount < list_value * (1 - PRICE_OVERRIDE_SHARE)
 
 
 def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO) -> Quote:
@@ -102,7 +132,11 @@ def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO) -> Quote:
     discount = money(discount or ZERO, "discount")
     if discount > subtotal:
         raise ValidationError({"discount": [_("The discount cannot exceed the subtotal.")]})
-    return Quote(lines=priced, subtotal=subtotal, discount=discount, total=subtotal - discount)
+    total = subtotal - discount
+    below = any(_far_below(v.amount, _list_value(v)) for v in priced) or _far_below(
+        total, sum((_list_value(v) for v in priced), ZERO)
+    )
+    return Quote(lines=priced, subtotal=subtotal, discount=discount, total=total, below_catalogue=below)
 
 
 def checkout_lines_for(appointment: Appointment) -> list[CheckoutLine]:
@@ -124,6 +158,36 @@ def _checkout_appointment(appointment: Appointment, *, location: Location, custo
         raise Conflict(_("This appointment is already checked out."), code="already_checked_out")
     require_status(appointment, CHECKOUT_STATUSES, _("check out"))
     return appointment
+
+
+def _require_staff_at(location: Location, quote: Quote) -> None:
+    """Every line is credited to someone who works at the location of the sale: a sale credited
+    to another location's stylist would move their commission and their statistics."""
+    wanted = {v.staff_id for v in quote.lines if v.staff_id is not None}
+    if not wanted:
+        return
+    here = set(StaffMember.objects.filter(pk__in=wanted, locations=location).values_list("pk", flat=True))
+    strangers = [v.staff for v in quote.lines if v.staff_id is not None and v.staff_id not in here]
+    if strangers:
+        message = _("%(name)s does not work at %(location)s; credit the line to someone who does.")
+        raise ValidationError({"lines": [message % {"name": strangers[0], "location": location}]})
+
+
+def _price_override(quote: Quote, *, by, reason: str) -> str:
+    """The reason to record for a price override ("" when there is none); ValidationError on
+    `price_reason` when the sale needs one and `by` may not sell below the catalogue without."""
+    if not quote.needs_override:
+        return ""
+    reason = (reason or "").strip()[:200]
+    if reason or by.has_perm("appointments.override_price"):
+        return reason
+    if quote.nothing_to_pay:
+        message = _("There is nothing to pay: give a reason (e.g. complimentary, redo), or ask a manager.")
+    else:
+        message = _("A price more than %(share)s%% below the catalogue needs a reason, or a manager.") % {
+            "share": int(PRICE_OVERRIDE_SHARE * 100)
+        }
+    raise ValidationError({"price_reason": [message]})
 
 
 def _payments_for(total: Decimal, payments: list[PaymentIn]) -> list[PaymentIn]:
@@ -172,11 +236,15 @@ def visit_checkout(
     discount: Decimal = ZERO,
     payments: list[PaymentIn],
     override_reason: str = "",
+    price_reason: str = "",
 ) -> Visit:
     """Complete a sale. Lines default to the appointment's items (with their stylists and
-    booked prices); payments must sum to the net total exactly; line kinds' and payment
-    methods' handlers run inside this transaction (one that raises rolls everything back).
-    Completes the appointment; events `completed` and `visit_completed` after commit."""
+    booked prices); every line's stylist works at `location`; payments must sum to the net
+    total exactly; a price override (Quote.needs_override: far below the catalogue, or nothing
+    to pay) needs `price_reason` or appointments.override_price and is recorded on the visit.
+    Line kinds' and payment methods' handlers run inside this transaction (one that raises
+    rolls everything back). Completes the appointment; events `completed` and
+    `visit_completed` after commit. `override_reason` is for the safety warnings."""
     if not by.has_perm("appointments.checkout"):
         raise PermissionDenied(_("You may not check out."))
     require_location(by, location)
@@ -187,6 +255,8 @@ def visit_checkout(
             raise ValidationError({"lines": [_("Add at least one line.")]})
         lines = checkout_lines_for(appointment)
     quote = checkout_quote(lines=lines, discount=discount)
+    _require_staff_at(location, quote)
+    recorded_reason = _price_override(quote, by=by, reason=price_reason)
     if appointment is None:
         # No check-in happened: the safety warnings are checked here.
         safety_gate(
@@ -210,6 +280,8 @@ def visit_checkout(
         discount=quote.discount,
         total=quote.total,
         created_by=by,
+        price_override_reason=recorded_reason,
+        price_override_by=by if quote.needs_override else None,
     )
     _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
     if appointment is not None:

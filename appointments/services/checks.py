@@ -65,9 +65,37 @@ class Planned:
     keep: AppointmentItem | None = field(default=None, repr=False)  # the row a move updates
 
 
-def plan_items(items: Iterable[BookingItem]) -> list[Planned]:
+def check_start(location: Location, start: datetime) -> None:
+    """A start someone chose (desk, API, a move): inside the calendar's years, and on the
+    booking grid (settings.BOOKING_SLOT_MINUTES, the location's wall clock), as every slot that
+    availability offers is. A chained start (after the previous service and its buffer) is the
+    rule's, not a choice, and is not checked here."""
+    if not rules.in_calendar(start):
+        raise ValidationError(
+            {
+                "start": [
+                    _("Give a date between %(first)s and %(last)s.")
+                    % {"first": rules.CALENDAR_FIRST.isoformat(), "last": rules.CALENDAR_LAST.isoformat()}
+                ]
+            }
+        )
+    minutes = rules.grid_minutes()
+    if not rules.on_grid(location, start, minutes):
+        after = 10 * 60 + minutes
+        example = f"10:00, {after // 60 % 24:02d}:{after % 60:02d}"
+        raise ValidationError(
+            {
+                "start": [
+                    _("Choose a start on the booking grid, every %(minutes)s minutes (e.g. %(example)s).")
+                    % {"minutes": minutes, "example": example}
+                ]
+            }
+        )
+
+
+def plan_items(items: Iterable[BookingItem], *, location: Location) -> list[Planned]:
     """The items' instants in the order given, a missing start chained after the previous item
-    (rules.chain's rule); then sorted by start."""
+    (rules.chain's rule); then sorted by start. A given start must pass check_start."""
     planned: list[Planned] = []
     for item in items:
         if item.start is None:
@@ -77,6 +105,7 @@ def plan_items(items: Iterable[BookingItem]) -> list[Planned]:
         elif not isinstance(item.start, datetime) or timezone.is_naive(item.start):
             raise ValidationError({"start": [_("Give the start with its time zone offset.")]})
         else:
+            check_start(location, item.start)
             # In UTC: adding minutes to a datetime in a DST zone would add wall-clock minutes.
             start = rules.to_utc(item.start)
         start, end, busy_until = rules.service_span(item.service, start)

@@ -14,8 +14,30 @@ Interval = tuple[datetime, datetime]
 T = TypeVar("T", int, datetime)
 
 
+# The dates the calendar takes. Python's dates end at years 1 and 9999, where a local day can
+# be neither turned into UTC nor followed by the next day; nothing a salon books or looks up
+# lies outside these years, and inside them every conversion is safe.
+CALENDAR_FIRST = date(1900, 1, 1)
+CALENDAR_LAST = date(2999, 12, 31)
+
+
+def in_calendar(day: date) -> bool:
+    """Whether a date (or a datetime's date in its own offset) is one the calendar takes."""
+    if isinstance(day, datetime):
+        day = day.date()
+    return CALENDAR_FIRST <= day <= CALENDAR_LAST
+
+
 def grid_minutes() -> int:
     return settings.BOOKING_SLOT_MINUTES
+
+
+def on_grid(location: Location, moment: datetime, minutes: int) -> bool:
+    """Whether an aware instant falls on a line of the booking grid: a whole multiple of
+    `minutes` after local midnight on the location's wall clock (so 10:15 on a 15-minute grid
+    in any time zone, whatever the zone's offset from UTC)."""
+    local = moment.astimezone(location.tz)
+    return (local.hour * 60 + local.minute) % minutes == 0 and not (local.second or local.microsecond)
 
 
 def service_span(service, start: T) -> tuple[T, T, T]:

@@ -108,8 +108,10 @@ def _present(grid, user, location: Location) -> None:
             )
             # Every dynamic part goes through html.escape (quotes too): plain escaping is a
             # third of format_html's cost, which escapes through lazy-string wrappers.
+            # The position is data, not a style attribute (the CSP allows none): static/js/app.js
+            # sets it through element.style before the grid is painted.
             block.html = mark_safe(
-                f'<a class="appt st-{esc(block.status)}" style="top: {block.top}px; height: {block.height}px" '
+                f'<a class="appt st-{esc(block.status)}" data-top="{block.top}" data-height="{block.height}" '
                 f'href="#" data-appointment="{appointment.pk}" hx-get="{esc(detail_url.format(appointment.pk))}" '
                 'hx-target="#dialog-content" hx-swap="innerHTML">'
                 f'<span class="appt-time">{item.start.astimezone(tz):%H:%M}–{item.end.astimezone(tz):%H:%M}</span> '

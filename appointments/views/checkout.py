@@ -122,6 +122,7 @@ def _checkout(request, *, form, lines, payments, appointment, customer, location
                 if p.get("amount")
             ],
             override_reason=form.cleaned_data.get("override_reason", ""),
+            price_reason=form.cleaned_data.get("price_reason", ""),
         )
     except SafetyWarningsError as exc:
         form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
@@ -148,7 +149,7 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     valid = request.method == "POST" and form.is_valid() and lines.is_valid() and payments.is_valid()
     totals = _quote_or_none(_checkout_lines(lines), form.cleaned_data.get("discount")) if valid else None
     if request.method == "POST" and request.POST.get("recalc"):
-        return render(request, "appointments/checkout.html#totals", {"totals": totals})
+        return render(request, "appointments/checkout.html#totals", {"totals": totals, "form": form})
     warnings: list = []
     if valid and customer is None:
         form.add_error(None, _("Pick the client first."))

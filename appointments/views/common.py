@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.access import current_location, role_of
 from accounts.models import Location, Role
-from appointments.services.rules import local_date
+from appointments.services.rules import in_calendar, local_date
 
 CALENDAR_CHANGED = "calendarChanged"
 
@@ -24,11 +24,16 @@ def location_or_404(request: HttpRequest) -> Location:
 
 
 def parse_day(value: str | None, location: Location) -> date:
-    """?date=YYYY-MM-DD, or today at the location; a malformed date falls back to today."""
+    """?date=YYYY-MM-DD, or today at the location; a malformed date, or one outside the
+    calendar's years (0001-01-01, 9999-12-31: no local day there can be turned into UTC),
+    falls back to today."""
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
+        day = None
+    if day is None or not in_calendar(day):
         return local_date(location, timezone.now())
+    return day
 
 
 def is_stylist(user) -> bool:

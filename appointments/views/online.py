@@ -3,14 +3,13 @@
 service → stylist or "any" → a slot (times in the salon's zone, the zone named) → name, phone,
 consent → a confirmation with a signed manage link, good for cancelling or moving until the
 cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS). Who the client is and the booking are one
-service call (appointments.services.online_book). Bookings are rate limited per IP and per phone."""
+service call (appointments.services.online_book). Bookings are rate limited per client address and per phone, manage links per client address."""
 
 import contextlib
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,6 +34,7 @@ from appointments.services import (
 from appointments.services.rules import day_bounds, local_date
 from customers.services import phone_normalise
 from salon_crm.errors import Conflict
+from salon_crm.ratelimit import over_limit, public_rate_limit, with_retry_after
 
 SALT = "appointments.online-manage"
 DAYS_AHEAD = 14  # how far ahead the date picker goes
@@ -66,30 +66,36 @@ def _location(code: str) -> Location:
     return get_object_or_404(Location, code=code, is_active=True)
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+# Rate limits (salon_crm.ratelimit, rates in settings.RATE_LIMITS): booking and waitlist posts
+# per client address ("online_book") and, once the form is valid, per normalised phone
+# ("online_book_phone"); the manage link per client address, any method ("manage").
 
 
-def _over_limit(key: str, limit: int) -> bool:
-    """A fixed one-hour window counter in the cache; True once `limit` is exceeded."""
-    bucket = f"online-book:{key}:{int(timezone.now().timestamp() // 3600)}"
-    cache.add(bucket, 0, 3600)
-    try:
-        count = cache.incr(bucket)
-    except ValueError:  # evicted between add and incr
-        cache.set(bucket, 1, 3600)
-        count = 1
-    return count > limit
-
-
-def _rate_limited(request: HttpRequest, phone: str = "") -> bool:
-    if _over_limit("ip:" + _client_ip(request), settings.BOOKING_ONLINE_RATE_PER_IP):
-        return True
-    return bool(phone) and _over_limit("phone:" + phone, settings.BOOKING_ONLINE_RATE_PER_PHONE)
+def _phone_over_limit(request: HttpRequest, phone: str) -> bool:
+    return over_limit(request, "online_book_phone", key=phone)
 
 
 def _too_many(request: HttpRequest, location: Location) -> HttpResponse:
-    return render(request, "appointments/online/too_many.html", {"location": location}, status=429)
+    response = _render(request, "appointments/online/too_many.html", location, {}, status=429)
+    return with_retry_after(request, response)
+
+
+def _too_many_for_code(request: HttpRequest, code: str) -> HttpResponse:
+    return _too_many(request, _location(code))
+
+
+def _too_many_for_token(request: HttpRequest, token: str) -> HttpResponse:
+    return _render(
+        request,
+        "appointments/online/too_many.html",
+        _appointment_from_token(token).location,
+        {"manage": True},
+        status=429,
+    )
+
+
+book_rate_limit = public_rate_limit("online_book", limited=_too_many_for_code)
+manage_rate_limit = public_rate_limit("manage", methods=None, limited=_too_many_for_token)
 
 
 def _pick_day(request: HttpRequest, location: Location) -> tuple[date, date]:
@@ -201,6 +207,7 @@ def _details(request, location, service, staff, start, form, status=200, **extra
 
 
 @require_POST
+@book_rate_limit
 def book_submit(request: HttpRequest, code: str) -> HttpResponse:
     location = _location(code)
     form = OnlineDetailsForm(request.POST)
@@ -215,7 +222,7 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
         return _details(request, location, service, staff, start, form, status=400)
     data = form.cleaned_data
     phone = phone_normalise(str(data["phone"]))
-    if _rate_limited(request, phone):
+    if _phone_over_limit(request, phone):
         return _too_many(request, location)
     slots_url = reverse("appointments:online_book", args=[code]) + f"?service={service.pk}&staff=any"
     try:
@@ -248,6 +255,7 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
+@book_rate_limit
 def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
     """No slot fits: the client asks to be called when one frees up on that day."""
     location = _location(code)
@@ -271,7 +279,7 @@ def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
             status=400,
         )
     phone = phone_normalise(str(form.cleaned_data["phone"]))
-    if _rate_limited(request, phone):
+    if _phone_over_limit(request, phone):
         return _too_many(request, location)
     online_waitlist_add(
         location=location, service=service, staff=staff, date=day, name=form.cleaned_data["name"], phone=phone
@@ -282,6 +290,7 @@ def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
 # ---- manage (signed link) ---------------------------------------------------------------------
 
 
+@manage_rate_limit
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_from_token(token)
     items = list(appointment.items.select_related("service", "staff"))
@@ -304,6 +313,7 @@ def _changeable_or_refuse(request, appointment: Appointment, token: str):
 
 
 @require_POST
+@manage_rate_limit
 def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_from_token(token)
     refused = _changeable_or_refuse(request, appointment, token)
@@ -315,6 +325,7 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("appointments:online_manage", token=token)
 
 
+@manage_rate_limit
 def manage_move(request: HttpRequest, token: str) -> HttpResponse:
     """Pick another slot (same service, same stylist) and move the booking there."""
     appointment = _appointment_from_token(token)

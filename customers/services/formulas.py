@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import StaffMember
+from accounts.access import role_of, staff_of, staff_visible_to
+from accounts.models import Role, StaffMember
 from customers.models import ColourFormula, Customer, FormulaShade, PatchTest
 from customers.privacy import can_write_health
 
@@ -35,6 +36,24 @@ class ShadeInput:
 def _require_health_write(user, customer: Customer) -> None:
     if user is not None and not can_write_health(user, customer):
         raise PermissionDenied(_("You may not write formulas or patch tests for this client."))
+
+
+def _require_stylist(user, stylist: StaffMember | None) -> None:
+    """Whose name a formula is written in. A stylist records formulas as themselves only: a
+    formula in a colleague's name would make that client "theirs" (customers.privacy) and so
+    hand out health-write rights nobody granted. Managers and owners may name a stylist who works
+    at one of their locations (writing up a colleague's service). ValidationError on `stylist`."""
+    if user is None:  # the system (demo data, imports)
+        return
+    if stylist is None:
+        raise ValidationError({"stylist": [_("Give the stylist.")]})
+    if role_of(user) == Role.STYLIST:
+        me = staff_of(user)
+        if me is None or me.pk != stylist.pk:
+            raise ValidationError({"stylist": [_("You can only record formulas as yourself.")]})
+        return
+    if not stylist.is_active or not staff_visible_to(user).filter(pk=stylist.pk).exists():
+        raise ValidationError({"stylist": [_("Choose a stylist who works at one of your locations.")]})
 
 
 def _clean_shades(shades) -> list[ShadeInput]:
@@ -72,8 +91,10 @@ def _save_shades(formula: ColourFormula, shades: list[ShadeInput]) -> None:
 def formula_create(
     *, customer: Customer, stylist: StaffMember, user, brand: str, shades, **fields: Any
 ) -> ColourFormula:
-    """A new formula (version 1). `fields` are any of FORMULA_FIELDS but brand."""
+    """A new formula (version 1). `fields` are any of FORMULA_FIELDS but brand. A stylist
+    writes in their own name only (_require_stylist)."""
     _require_health_write(user, customer)
+    _require_stylist(user, stylist)
     unknown = set(fields) - set(FORMULA_FIELDS)
     if unknown:
         raise TypeError(f"Unknown formula fields: {sorted(unknown)}")
@@ -105,6 +126,8 @@ def formula_correct(*, formula: ColourFormula, user, shades=None, now=None, **ch
     unknown = set(changes) - set(FORMULA_FIELDS) - {"stylist"}
     if unknown:
         raise TypeError(f"Unknown formula fields: {sorted(unknown)}")
+    if changes.get("stylist") is not None and changes["stylist"] != formula.stylist:
+        _require_stylist(user, changes["stylist"])
     cleaned = _clean_shades(shades) if shades is not None else None
     changes = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
 

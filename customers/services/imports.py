@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from customers.models import AccessLog, Customer, SourceChannel
 from customers.resources import HEADER, CustomerResource
 from customers.search import derive_search_fields
-from customers.selectors import customer_pks_by_external_id
+from customers.selectors import customer_pks_by_external_id, customers_for_bulk
 from customers.services.data_rights import access_log_record
 
 STUB_BATCH = 2000
@@ -109,9 +109,10 @@ def customer_import(
 
 
 def customers_export_start(*, user, fmt: str, ip: str | None = None) -> QuerySet[Customer]:
-    """The clients of a bulk export (every active one), the export logged first: who, the
-    format and how many clients the file holds at this moment."""
-    clients = Customer.objects.active()
+    """The clients of a bulk export - those the user may take in bulk (customers_for_bulk:
+    owners every active client, managers the clients of their own locations) - the export
+    logged first: who, the format and how many clients the file holds at this moment."""
+    clients = customers_for_bulk(user=user)
     access_log_record(
         user=user,
         customer=None,

@@ -16,6 +16,7 @@ from customers import events
 from customers.models import ConsentChannel, ConsentRecord, Customer, SourceChannel, Tag
 from customers.privacy import can_write_health
 from customers.search import derive_search_fields
+from salon_crm.validators import validate_single_line_text
 
 HEALTH_FIELDS = ("allergies", "contraindications", "medical_notes")
 # What a stylist (change_health, no change_customer) may edit on their clients' files.
@@ -48,6 +49,9 @@ PROFILE_FIELDS = (
     "created_at",  # imports carry the client's first-seen date
 )
 _TEXT_FIELDS = ("name", "email", "notes", "preferences", "skin_notes", "hair_notes", *HEALTH_FIELDS)
+# Tags given in one request (form, API, one import row): a client is described by a handful;
+# hundreds in one request is a script gone wrong, or an attempt to flood the tag list.
+MAX_TAGS = 20
 DUPLICATE_PHONE = "duplicate_phone"
 _DUPLICATE_MESSAGE = gettext_lazy("This phone number is already on file for %(name)s (client #%(pk)s).")
 
@@ -114,16 +118,49 @@ def _apply(customer: Customer, data: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _tags_from_names(names: Iterable[str | Tag]) -> list[Tag]:
+def tags_check(names: Iterable[str | Tag]) -> list[str | Tag]:
+    """The tags of one request (names trimmed, repeats and blanks dropped), refused with a
+    ValidationError on `tags` when there are more than MAX_TAGS, or a name is longer than 40
+    characters or holds a control character, a tab or a line break."""
+    items = list(dict.fromkeys(str(n).strip() if not isinstance(n, Tag) else n for n in names))
+    items = [n for n in items if n != ""]
+    if len(items) > MAX_TAGS:
+        raise ValidationError({"tags": [_("Give at most %(max)s tags.") % {"max": MAX_TAGS}]})
+    for name in items:
+        if isinstance(name, Tag):
+            continue
+        if len(name) > Tag._meta.get_field("name").max_length:
+            raise ValidationError({"tags": [_("A tag name has at most 40 characters.")]})
+        try:
+            validate_single_line_text(name)
+        except ValidationError as exc:
+            raise ValidationError({"tags": exc.messages}) from exc
+    return items
+
+
+def _tags_from_names(names: Iterable[str | Tag], *, user) -> list[Tag]:
+    """Tags by name (or Tag objects). A name not on file becomes a new tag only for the system
+    (user None) or a user with customers.add_tag; anyone else may only use existing tags, and an
+    unknown name is a ValidationError on `tags` naming it (nothing is created)."""
     tags: list[Tag] = []
-    for item in names:
+    wanted: list[str] = []
+    for item in tags_check(names):
         if isinstance(item, Tag):
             tags.append(item)
             continue
-        name = str(item).strip()
-        if name:
-            tag, _created = Tag.objects.get_or_create(name=name[:40])
-            tags.append(tag)
+        name = str(item).strip()[:40]
+        if name and name not in wanted:
+            wanted.append(name)
+    found = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    unknown = [n for n in wanted if n not in found]
+    if unknown and user is not None and not user.has_perm("customers.add_tag"):
+        message = _("Unknown tag: %(names)s. Choose an existing tag; a manager can add new ones.")
+        raise ValidationError({"tags": [message % {"names": ", ".join(unknown)}]}, code="unknown_tag")
+    for name in wanted:
+        tag = found.get(name)
+        if tag is None:
+            tag, _created = Tag.objects.get_or_create(name=name)
+        tags.append(tag)
     return tags
 
 
@@ -131,9 +168,9 @@ def _tags_from_names(names: Iterable[str | Tag]) -> list[Tag]:
 def customer_create(
     *, user, name: str, phone: str = "", tags: Iterable[str | Tag] = (), **fields: Any
 ) -> Customer:
-    """A new client. `fields` are any of PROFILE_FIELDS; `tags` names (unknown ones are
-    created) or Tag objects. A phone already on file is refused (ValidationError on phone).
-    Emits CREATED after commit."""
+    """A new client. `fields` are any of PROFILE_FIELDS; `tags` names or Tag objects (an unknown
+    name is created only with customers.add_tag, see _tags_from_names). A phone already on file
+    is refused (ValidationError on phone). Emits CREATED after commit."""
     customer = Customer()
     data = {"name": name, "phone": phone, **fields}
     _check_health_write(user, customer, data)
@@ -143,14 +180,14 @@ def customer_create(
     customer.full_clean(exclude=["phone"])  # phone: normalised and checked above
     customer.save()
     if tags:
-        customer.tags.set(_tags_from_names(tags))
+        customer.tags.set(_tags_from_names(tags, user=user))
     events.customer_event(events.CREATED, customer_id=customer.pk, by=user)
     return customer
 
 
-def _set_tags(customer: Customer, tags: Iterable[str | Tag]) -> bool:
+def _set_tags(customer: Customer, tags: Iterable[str | Tag], *, user) -> bool:
     """Set the client's tags; True if they changed."""
-    wanted = _tags_from_names(tags)
+    wanted = _tags_from_names(tags, user=user)
     before = set(customer.tags.values_list("pk", flat=True))
     customer.tags.set(wanted)
     return before != {t.pk for t in wanted}
@@ -171,7 +208,7 @@ def customer_update(*, user, customer: Customer, data: dict[str, Any]) -> Custom
         derived = derive_search_fields(customer) if {"name", "phone"} & set(changed) else []
         customer.full_clean(exclude=["phone"])  # phone: normalised and checked above
         customer.save(update_fields=[*changed, *derived, "updated_at"])
-    if tags is not None and _set_tags(customer, tags):
+    if tags is not None and _set_tags(customer, tags, user=user):
         changed.append("tags")
     if changed:
         events.customer_event(events.UPDATED, customer_id=customer.pk, fields=tuple(changed), by=user)

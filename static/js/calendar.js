@@ -22,8 +22,12 @@
     if (event.detail.target.id === "dialog-content") dialog.show();
   });
   document.body.addEventListener("closeDialog", function () { dialog.hide(); });
-  // A closed dialog leaves nothing behind (no stale form answering to ids later).
-  dialogEl.addEventListener("hidden.bs.modal", function () { document.getElementById("dialog-content").innerHTML = ""; });
+  // A closed dialog leaves nothing behind (no stale form answering to ids later). Cleared in the
+  // next task: the modal has no fade, so "closeDialog" hides it synchronously while htmx is still
+  // dispatching the response's other triggers ("showMessage") on the form inside it.
+  dialogEl.addEventListener("hidden.bs.modal", function () {
+    setTimeout(function () { document.getElementById("dialog-content").innerHTML = ""; });
+  });
   document.body.addEventListener("showMessage", function (event) {
     const box = document.getElementById("flash");
     if (!box) return;

@@ -381,7 +381,7 @@ def test_time_off_and_off_shift_are_shaded(client_as, salon, reception):
     time_off(salon.stylist, salon.at(14), 2)
     html = client_as(reception).get(reverse("appointments:day"), {"date": DAY.isoformat()}).content.decode()
     # 15-minute rows of 22 px from 09:00: 14:00 is row 20, two hours are 8 rows
-    assert '<div class="cal-off" style="top: 440px; height: 176px">off</div>' in html
+    assert '<div class="cal-off" data-top="440" data-height="176">off</div>' in html
 
 
 def test_stylist_booking_in_another_column_is_a_form_error(client_as, salon):

@@ -101,7 +101,8 @@ def test_bad_phone_is_a_form_error(client, salon, day):
 
 
 def test_rate_limit_per_phone_answers_429(client, salon, day, settings):
-    settings.BOOKING_ONLINE_RATE_PER_PHONE = 2
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "online_book_phone": "2/h"}
     for hour in (10, 11):
         assert submit(client, salon, at(salon, day, hour)).status_code == 302
     response = submit(client, salon, at(salon, day, 12))
@@ -111,7 +112,8 @@ def test_rate_limit_per_phone_answers_429(client, salon, day, settings):
 
 
 def test_rate_limit_per_ip_answers_429(client, salon, day, settings):
-    settings.BOOKING_ONLINE_RATE_PER_IP = 1
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "online_book": "1/h"}
     assert submit(client, salon, at(salon, day, 10), phone="13700000001").status_code == 302
     assert submit(client, salon, at(salon, day, 11), phone="13700000002").status_code == 429
     assert Appointment.objects.count() == 1

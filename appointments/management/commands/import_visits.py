@@ -27,6 +27,7 @@ the same file (or finishing an interrupted one) changes nothing already imported
 
 import csv
 import io
+import re
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from appointments.models import Service, Visit, VisitLine
 from appointments.services.catalogue import service_create_imported
 from customers.selectors import customer_pks_by_external_id
 from customers.services import customer_create_stubs
+from salon_crm.textfiles import UndecodableFile, open_text
 
 HEADER = [
     "visit_external_id",
@@ -57,6 +59,7 @@ HEADER = [
     "amount",
 ]
 DEFAULT_START = dtime(12, 0)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every field of a visit row is one line
 MAX_ERRORS_SHOWN = 200
 
 
@@ -133,10 +136,14 @@ def _parse(line: int, raw: list[str], scan: Scan) -> Row | None:
 
 
 def _read(path: str, scan: Scan) -> Iterator[Row]:
+    """The file's rows, in UTF-8 (with or without BOM) or GBK/GB18030 as Chinese Excel saves
+    "CSV" (salon_crm.textfiles); a field with a control character is an error of its row."""
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+        handle = open_text(path)
     except OSError as exc:
         raise CommandError(f"Cannot open {path}: {exc}") from exc
+    except UndecodableFile as exc:
+        raise CommandError(f"{path} is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8.") from exc
     with handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -144,6 +151,9 @@ def _read(path: str, scan: Scan) -> Iterator[Row]:
             raise CommandError("The header must be exactly: " + ",".join(HEADER))
         for line, raw in enumerate(reader, start=2):
             if not raw:
+                continue
+            if _CONTROL.search("".join(raw)):
+                scan.error(line, "a field holds a control character, tab or line break")
                 continue
             row = _parse(line, raw, scan)
             if row is not None:

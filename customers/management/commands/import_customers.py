@@ -1,4 +1,5 @@
-"""manage.py import_customers FILE [--dry-run]: the CSV/XLSX client import (customers.services.customer_import)."""
+"""manage.py import_customers FILE [--dry-run]: the CSV/XLSX client import (customers.services.customer_import).
+CSV files may be UTF-8 (with or without BOM) or GBK/GB18030 (salon_crm.textfiles)."""
 
 from pathlib import Path
 
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     help = "Import clients from a CSV or XLSX file with the header: " + ",".join(HEADER)
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="CSV (UTF-8) or XLSX file")
+        parser.add_argument("file", help="CSV (UTF-8, or GBK/GB18030 as Chinese Excel saves it) or XLSX file")
         parser.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
 
     def handle(self, *args, file: str, dry_run: bool, **options):
