@@ -31,6 +31,8 @@ run: install
 	$(DEV_ENV) $(PY) manage.py compilemessages --ignore=.venv* -v 0 2>/dev/null || true
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	@echo "Open http://$(HOST):$(PORT)/ and log in with a demo user above."
+	@echo "Messages (confirmations, reminders) are printed here by the dispatcher, every 30 s."
+	$(DEV_ENV) $(PY) manage.py dispatch_messages --loop 30 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -12,6 +12,23 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+def reminder_hours_list(value: str) -> list[int]:
+    """'24, 2' → [24, 2]; ValueError on anything else."""
+    hours = [int(part) for part in (value or "").replace("，", ",").split(",") if part.strip()]
+    if any(h < 1 or h > 24 * 14 for h in hours):
+        raise ValueError("out of range")
+    return sorted(set(hours), reverse=True)
+
+
+def validate_reminder_hours(value: str) -> None:
+    try:
+        reminder_hours_list(value)
+    except ValueError:
+        raise ValidationError(
+            _("Give whole hours between 1 and 336, separated by commas, e.g. 24,2.")
+        ) from None
+
+
 class Location(models.Model):
     """A salon (门店). Its own time zone: the calendar and every message show its local time."""
 
@@ -25,6 +42,15 @@ class Location(models.Model):
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # When reminders go out before an appointment here (hours, comma-separated; messaging).
+    reminder_hours = models.CharField(
+        _("reminders (hours before)"),
+        max_length=40,
+        default="24,2",
+        blank=True,
+        validators=[validate_reminder_hours],
+        help_text=_("Comma-separated, e.g. 24,2. Empty: no reminders."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -6,6 +6,8 @@ Who may change whom is decided here for every caller (the Django admin, the page
 accounts.access (can_manage_staff, roles_grantable_by, locations_held, can_manage_location)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,7 +24,7 @@ from accounts.access import (
     roles_grantable_by,
     sees_all_locations,
 )
-from accounts.models import Location, Role, StaffMember
+from accounts.models import Location, OpeningHours, Role, StaffMember
 
 User = get_user_model()
 
@@ -86,6 +88,65 @@ def location_update(*, location: Location, by, **changes: Any) -> Location:
         location.full_clean()
         location.save(update_fields=changed)
     return location
+
+
+# ---- weekly hours (opening hours here; staff working hours in appointments) ------------------
+
+
+@dataclass(frozen=True)
+class WeeklyPeriod:
+    """One period of a weekday (0 Monday … 6 Sunday), local wall-clock times of the location."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+def weekly_periods_check(periods: Iterable[WeeklyPeriod]) -> list[WeeklyPeriod]:
+    """The periods sorted by weekday and start; ValidationError on `periods` for a weekday out of
+    range, an end not after its start, or two periods of one day that overlap (touching is fine:
+    09:00–12:00 and 12:00–18:00). Several periods a day make a lunch break; none, a day off."""
+    ordered = sorted(periods, key=lambda p: (p.weekday, p.start, p.end))
+    errors: list[str] = []
+    names = dict(OpeningHours.Weekday.choices)
+    for n, p in enumerate(ordered):
+        if p.weekday not in names:
+            errors.append(_("Unknown weekday %(day)s.") % {"day": p.weekday})
+            continue
+        if p.end <= p.start:
+            errors.append(
+                _("%(day)s: %(start)s–%(end)s ends before it starts.")
+                % {"day": names[p.weekday], "start": f"{p.start:%H:%M}", "end": f"{p.end:%H:%M}"}
+            )
+        before = ordered[n - 1] if n else None
+        if before is not None and before.weekday == p.weekday and p.start < before.end:
+            errors.append(
+                _("%(day)s: %(a)s and %(b)s overlap.")
+                % {
+                    "day": names[p.weekday],
+                    "a": f"{before.start:%H:%M}–{before.end:%H:%M}",
+                    "b": f"{p.start:%H:%M}–{p.end:%H:%M}",
+                }
+            )
+    if errors:
+        raise ValidationError({"periods": errors})
+    return ordered
+
+
+@transaction.atomic
+def opening_hours_set(*, location: Location, by, periods: Iterable[WeeklyPeriod]) -> list[OpeningHours]:
+    """Replace the location's whole week of opening hours with `periods` (a weekday without a
+    period is closed). `by` must manage the location (accounts.access.can_manage_location;
+    None: the system), else PermissionDenied and nothing changes; ValidationError (on
+    `periods`) as weekly_periods_check. Bookings already made are left as they are."""
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    if by is not None and not can_manage_location(by, location):
+        raise PermissionDenied(_("You may not change this location."))
+    ordered = weekly_periods_check(periods)
+    OpeningHours.objects.filter(location=location).delete()
+    return OpeningHours.objects.bulk_create(
+        [OpeningHours(location=location, weekday=p.weekday, opens=p.start, closes=p.end) for p in ordered]
+    )
 
 
 def _location_ids(locations: Iterable[Location | int]) -> set[int]:

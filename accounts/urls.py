@@ -12,4 +12,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("location/switch/", views.switch_location, name="switch_location"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/locations/<int:pk>/hours/", views.opening_hours_edit, name="opening_hours"),
 ]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -9,10 +10,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import home, otp
-from accounts.access import current_location, locations_for, role_of, set_current_location, staff_of
-from accounts.forms import LocationSwitchForm, LoginForm
+from accounts.access import (
+    current_location,
+    locations_for,
+    locations_manageable_by,
+    role_of,
+    set_current_location,
+    staff_of,
+)
+from accounts.forms import LocationSwitchForm, LoginForm, WeekForm, opening_periods, week_rows
 from accounts.nav import settings_links_for
 from accounts.selectors import location_today, locations_with_staff, staff_list_for_location
+from accounts.services import opening_hours_set
 from salon_crm.ratelimit import public_rate_limit
 
 
@@ -129,8 +138,47 @@ def switch_location(request):
 @login_required
 @permission_required("accounts.manage_staff", raise_exception=True)
 def settings_page(request):
-    """Locations (with opening hours) and their staff, for the locations this user holds. Read
-    only: staff and locations are changed in the admin, under accounts.access's rule."""
-    locations = locations_with_staff(locations=locations_for(request.user))
-    context = {"locations": locations, "settings_links": settings_links_for(request.user)}
+    """Locations (with their week of opening hours) and their staff, for the locations this user
+    holds, with the editors this user may use: opening hours (managers of the location), a
+    stylist's working hours and time off (appointments' schedule pages). Staff records and
+    location details are changed in the admin, under accounts.access's rule."""
+    locations = list(locations_with_staff(locations=locations_for(request.user)))
+    manageable = set(locations_manageable_by(request.user).values_list("pk", flat=True))
+    cards = [
+        {
+            "location": loc,
+            "week": week_rows(opening_periods(loc.opening_hours.all())),
+            "can_edit_hours": loc.pk in manageable,
+        }
+        for loc in locations
+    ]
+    links = settings_links_for(request.user)
+    context = {
+        "cards": cards,
+        "settings_links": links,
+        # The staff schedules page, when an app registered one (appointments: working hours).
+        "hours_link": next((link for link in links if link["key"] == "catalogue_hours"), None),
+    }
     return render(request, "accounts/settings.html", context)
+
+
+@login_required
+@permission_required("accounts.change_location", raise_exception=True)
+def opening_hours_edit(request, pk: int):
+    """A location's week of opening hours as a grid (several periods a day for a lunch break;
+    none: closed). Managers of the location only: another location's looks missing."""
+    location = get_object_or_404(locations_manageable_by(request.user), pk=pk)
+    current = opening_periods(location.opening_hours.all())
+    week = WeekForm(request.POST if request.method == "POST" else None, initial=current)
+    if request.method == "POST" and week.is_valid():
+        try:
+            opening_hours_set(location=location, by=request.user, periods=week.periods())
+        except (ValidationError, PermissionDenied) as exc:
+            week.add_error(exc)
+        else:
+            messages.success(request, _("Opening hours of %(name)s saved.") % {"name": location.name})
+            return redirect("accounts:settings")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "accounts/settings_hours.html", {"location": location, "week": week}, status=status
+    )

@@ -21,6 +21,7 @@ from appointments.serializers import (
     AppointmentCheckInInput,
     AppointmentMoveInput,
     AppointmentOutput,
+    AppointmentStartInput,
     AvailabilitySlotOutput,
     CalendarDateField,
     CatalogueServiceOutput,
@@ -222,6 +223,7 @@ class AppointmentListCreateApi(AppointmentsApiView):
             booked_by=request.user,
             notes=v["notes"],
             override_reason=v["override_reason"],
+            record_past=v["record_past"],
         )
         return Response(_appointment_out(appointment.pk), status=status.HTTP_201_CREATED)
 
@@ -275,12 +277,24 @@ class AppointmentCheckInApi(_TransitionApi):
 
 
 class AppointmentStartApi(_TransitionApi):
-    @extend_schema(request=None, responses=AppointmentOutput)
+    input_class = AppointmentStartInput
+
+    @extend_schema(
+        request=AppointmentStartInput,
+        responses={
+            200: AppointmentOutput,
+            400: OpenApiResponse(
+                FIELD_ERRORS,
+                description='Field errors (another day), or safety warnings: {"code": "safety_warnings", '
+                '"warnings": [...]} (start again with an `override_reason`)',
+            ),
+        },
+    )
     def post(self, request, pk: int):
         return super().post(request, pk)
 
     def act(self, appointment, user, data):
-        services.appointment_start(appointment=appointment, by=user)
+        services.appointment_start(appointment=appointment, by=user, override_reason=data["override_reason"])
 
 
 class AppointmentCancelApi(_TransitionApi):

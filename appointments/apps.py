@@ -23,6 +23,9 @@ class AppointmentsConfig(AppConfig):
         from appointments.timeline import register_sources
 
         register_sources()
+        from appointments.card import register as register_card_panel
+
+        register_card_panel()  # Book / Walk-in, the 12-month figures and upcoming on the client card
         demo.register("appointments", seed_appointments)
         register_merge_handler()  # its part of merging two clients (customers.services)
         from appointments.views.catalogue import register_links
@@ -36,3 +39,10 @@ class AppointmentsConfig(AppConfig):
             NavItem("my_day", _("My day"), "appointments:my_day", "appointments.add_servicerecord", order=21)
         )
         home.register("appointments", today_panel)
+        from appointments.views.held import held_panel
+
+        home.register("appointments_online_checks", held_panel)  # online bookings held for the desk
+        from appointments.services.online import online_checks_erase
+        from customers.services import register_erase_hook
+
+        register_erase_hook("appointments.online_checks", online_checks_erase)

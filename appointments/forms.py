@@ -17,6 +17,7 @@ from appointments.services.rules import local_dt
 from customers.models import Customer
 from customers.services import NewCustomer, ShadeInput
 from salon_crm.forms import TextHygieneMixin
+from salon_crm.money import currency_symbol
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
@@ -52,11 +53,28 @@ def _date_field(label=None) -> forms.DateField:
     return forms.DateField(label=label or _("Date"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
+def short_money(amount: Decimal) -> str:
+    """¥680 / ¥4,200 / ¥680.50: the deployment's currency, no cents when there are none."""
+    text = f"{amount:,.2f}"
+    return currency_symbol() + (text[:-3] if text.endswith(".00") else text)
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    """A service as the desk chooses it: "Colour · 120 min · ¥680"."""
+
+    def label_from_instance(self, obj: Service) -> str:
+        return _("%(name)s · %(minutes)s min · %(price)s") % {
+            "name": obj.name,
+            "minutes": obj.duration_minutes,
+            "price": short_money(obj.price),
+        }
+
+
 class BookingItemForm(StyledForm):
     """One line of a booking: a service with a stylist. A blank start means "right after the
     previous line" (the booking service's chaining rule), so colour-then-cut needs one time."""
 
-    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
+    service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
     staff = forms.ModelChoiceField(label=_("Stylist"), queryset=StaffMember.objects.none(), required=False)
     start = _time_field(required=False)
 
@@ -106,6 +124,16 @@ class BookingForm(CustomerPickMixin):
     override_reason = forms.CharField(
         label=_("Reason to go ahead despite the warnings"), max_length=200, required=False
     )
+    # Only for those who hold appointments.record_past_visit (managers, owners): a start that
+    # has passed is refused otherwise (appointments.services.checks.check_not_past).
+    record_past = forms.BooleanField(label=_("Record a past visit"), required=False)
+
+    def __init__(self, *args, may_record_past: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_record_past:
+            del self.fields["record_past"]
+        else:
+            self.fields["record_past"].widget.attrs["class"] = "form-check-input"
 
 
 def booking_items(location: Location, day: date, item_forms) -> list[BookingItem]:
@@ -123,16 +151,30 @@ def booking_items(location: Location, day: date, item_forms) -> list[BookingItem
 
 
 class WalkInForm(CustomerPickMixin):
-    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none())
+    """A client without a booking, served now: client (existing or new), service, stylist.
+    `busy` ({staff id: "11:00"}) marks the stylists who are with someone until then."""
+
+    service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none())
     staff = forms.ModelChoiceField(label=_("Stylist"), queryset=StaffMember.objects.none())
     override_reason = forms.CharField(
         label=_("Reason to go ahead despite the warnings"), max_length=200, required=False
     )
 
-    def __init__(self, *args, services=None, staff=None, **kwargs):
+    def __init__(self, *args, services=None, staff=None, busy: dict[int, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
         self.fields["staff"].queryset = staff
+        busy = busy or {}
+
+        def staff_label(member: StaffMember) -> str:
+            if member.pk in busy:
+                return _("%(name)s (busy until %(time)s)") % {
+                    "name": member.display_name,
+                    "time": busy[member.pk],
+                }
+            return str(member.display_name)
+
+        self.fields["staff"].label_from_instance = staff_label
 
 
 class CancelForm(StyledForm):
@@ -143,6 +185,11 @@ class OverrideForm(StyledForm):
     override_reason = forms.CharField(
         label=_("Reason to go ahead despite the warnings"), max_length=200, required=False
     )
+
+
+class StartForm(OverrideForm):
+    """Start at the chair (the stylist's day): the reason is needed when the client has safety
+    warnings for the service, and the service decides that (appointment_start)."""
 
 
 class MoveForm(StyledForm):
@@ -227,6 +274,10 @@ class PaymentForm(StyledForm):
     def __init__(self, *args, methods=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["method"].choices = [("", "—"), *methods]
+        if not self.is_bound and self.initial.get("amount"):
+            # Filled by the page, not typed by the desk: static/js/checkout.js keeps it at the
+            # amount still due while the lines change, until the desk types in it.
+            self.fields["amount"].widget.attrs["data-autofilled"] = "1"
 
     def clean(self):
         data = super().clean()
@@ -235,8 +286,18 @@ class PaymentForm(StyledForm):
         return data
 
 
+class BasePaymentFormSet(forms.BaseFormSet):
+    def amounts(self) -> list[Decimal | None]:
+        """Each row's amount as typed (None when empty or not a valid amount), in row order: the
+        running balance counts them even while a row still lacks its method."""
+        if not self.is_bound:
+            return [f.initial.get("amount") for f in self.forms]
+        self.is_valid()  # cleans every row
+        return [getattr(f, "cleaned_data", {}).get("amount") for f in self.forms]
+
+
 CheckoutLineFormSet = forms.formset_factory(CheckoutLineForm, extra=0, can_delete=True)
-PaymentFormSet = forms.formset_factory(PaymentForm, extra=0)
+PaymentFormSet = forms.formset_factory(PaymentForm, formset=BasePaymentFormSet, extra=0)
 
 
 class CheckoutForm(StyledForm):
@@ -290,6 +351,11 @@ class ServiceRecordForm(StyledForm):
             )
             for name in ("formula_brand", "formula_shades", "formula_developer", "formula_minutes"):
                 self.fields[name].widget.attrs.setdefault("class", "form-control")
+            # A formula for a client without a valid patch test needs one (service_record_write).
+            self.fields["override_reason"] = forms.CharField(
+                label=_("Reason to record colour without a valid patch test"), max_length=200, required=False
+            )
+            self.fields["override_reason"].widget.attrs.setdefault("class", "form-control")
 
     def clean_formula_shades(self) -> list[ShadeInput]:
         """'7.1 30, 8.0 15g' → shades; one "shade grams" pair per comma or line."""

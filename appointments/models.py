@@ -234,6 +234,11 @@ class Appointment(models.Model):
             models.Index(fields=["location", "start"]),
             models.Index(fields=["customer", "start"]),
         ]
+        permissions = [
+            # Book a start that has passed (a visit entered afterwards) and check out an
+            # earlier day's appointment: appointments.services.checks.check_not_past.
+            ("record_past_visit", _("Can record a past visit")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} @ {self.start:%Y-%m-%d %H:%M}"
@@ -439,3 +444,54 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} wants {self.service} on {self.date}"
+
+
+class OnlineClientCheck(models.Model):
+    """An online booking (or waitlist entry) whose phone is on file for a client whose name does
+    not agree with the name typed (appointments.services.online). It was made on a provisional
+    client, with no phone (phones are unique), so the client on file shows no trace of it until
+    the desk, from the Today page, attaches it to them (customers.services.customer_merge moves
+    the booking) or confirms a different person (the provisional client stays)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To check")
+        ATTACHED = "attached", _("Same client")
+        SEPARATE = "separate", _("Different person")
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="online_check"
+    )
+    waitlist_entry = models.OneToOneField(
+        WaitlistEntry, null=True, blank=True, on_delete=models.CASCADE, related_name="online_check"
+    )
+    typed_name = models.CharField(_("name given online"), max_length=100)
+    typed_phone = models.CharField(_("phone given online"), max_length=20)  # E.164
+    # The provisional client, as a plain id rather than a key: attaching merges that client away,
+    # and the booking's manage link (signed with this id) must keep working afterwards.
+    provisional_pk = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("online client check")
+        indexes = [
+            models.Index(fields=["location", "status", "created_at"]),
+            models.Index(fields=["typed_phone", "status"]),
+            models.Index(fields=["provisional_pk"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, waitlist_entry__isnull=True)
+                | Q(appointment__isnull=True, waitlist_entry__isnull=False),
+                name="online_check_one_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.typed_name} {self.typed_phone} ({self.status})"

@@ -27,7 +27,15 @@ _DESK = [A + "checkout", A + "add_visit"]
 _RECORD = [A + "add_servicerecord", A + "change_servicerecord", A + "view_servicerecord"]
 # override_price: sell far below the catalogue (or for nothing) without a reason; the desk may
 # too, with a reason (appointments.services.checkout).
-_MANAGE = [A + "manage_catalogue", A + "void_visit", A + "change_visit", A + "override_price"] + [
+# record_past_visit: book a start that has passed (a visit entered afterwards) and check out an
+# earlier day's appointment; everyone else is refused (appointments.services.checks).
+_MANAGE = [
+    A + "manage_catalogue",
+    A + "void_visit",
+    A + "change_visit",
+    A + "override_price",
+    A + "record_past_visit",
+] + [
     A + f"{verb}_{model}"
     for verb in ("add", "change", "delete")
     for model in ("service", "servicecategory", "product", "resource", "workinghours", "timeoff")

@@ -3,9 +3,21 @@ however full the day or the history is (select_related / prefetch_related here, 
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.access import locations_for, role_of, staff_of
 from accounts.models import Location, OpeningHours, Role, StaffMember
@@ -23,7 +35,8 @@ from appointments.models import (
 )
 from appointments.payments import payment_label
 from appointments.services import rules
-from customers.models import Customer
+from customers.models import Customer, PatchTest
+from customers.safety import CODE_LABELS, SafetyWarning, customer_safety_warnings
 
 HIDDEN_ON_CALENDAR = [AppointmentStatus.CANCELLED]
 
@@ -93,6 +106,83 @@ def visits_counted() -> QuerySet[Visit]:
     return Visit.objects.filter(status=Visit.Status.COMPLETED)
 
 
+# ---- safety at a glance (calendar blocks, list rows) ------------------------------------------
+# Whether a client has an allergy or a contraindication is read in SQL (the encrypted column is
+# empty or not: an empty value is stored empty, salon_crm.crypto), and the latest patch test's
+# result and expiry by two subqueries of the same query: no decryption, no extra query, however
+# many blocks the day holds. The words of the warnings are read where one client is acted on.
+
+
+def with_safety_flags(qs: QuerySet, customer: str) -> QuerySet:
+    """Annotate `qs` with the safety flags of the client at path `customer` ("appointment__customer"
+    for items): safety_allergy, safety_contra, safety_pt_result, safety_pt_valid_until."""
+    latest = PatchTest.objects.filter(customer=OuterRef(customer)).order_by("-tested_on", "-pk")
+    return qs.annotate(
+        safety_allergy=ExpressionWrapper(~Q(**{f"{customer}__allergies": ""}), output_field=BooleanField()),
+        safety_contra=ExpressionWrapper(
+            ~Q(**{f"{customer}__contraindications": ""}), output_field=BooleanField()
+        ),
+        safety_pt_result=Subquery(latest.values("result")[:1]),
+        safety_pt_valid_until=Subquery(latest.values("valid_until")[:1]),
+    )
+
+
+def safety_codes(row, *, requires_patch_test: bool, on: date) -> list[str]:
+    """The warning codes (customers.safety.SafetyWarning.code) of a row annotated by
+    with_safety_flags, for a service that does or does not need a patch test on date `on`: the
+    same rule as customers.safety.customer_safety_warnings, without the words."""
+    codes = []
+    if row.safety_allergy:
+        codes.append("allergy")
+    if row.safety_contra:
+        codes.append("contraindication")
+    if requires_patch_test:
+        result = row.safety_pt_result
+        if result is None:
+            codes.append("patch_test_missing")
+        elif result == PatchTest.Result.FAILED:
+            codes.append("patch_test_failed")
+        elif result == PatchTest.Result.PENDING:
+            codes.append("patch_test_pending")
+        elif row.safety_pt_valid_until < on:
+            codes.append("patch_test_expired")
+    return codes
+
+
+def safety_code_labels(codes: list[str]) -> list[str]:
+    """What a marker says of each code: "Allergy on file", "No patch test on file"... (no
+    health text: the client's own words are read on the card and where the work is done)."""
+    return [str(CODE_LABELS.get(code, code)) for code in codes]
+
+
+def items_safety_warnings(items: list[AppointmentItem]) -> dict[int, list[SafetyWarning]]:
+    """Each item's safety warnings for its service on its local date, keyed by item id: two
+    queries for the whole list (the clients' health fields, their latest patch tests), however
+    long it is. The items need appointment, appointment.location and service loaded."""
+    customer_ids = {i.appointment.customer_id for i in items}
+    if not customer_ids:
+        return {}
+    health = (
+        Customer.objects.filter(pk__in=customer_ids).only("pk", "allergies", "contraindications").in_bulk()
+    )
+    newest = PatchTest.objects.filter(customer=OuterRef("customer")).order_by("-tested_on", "-pk")
+    latest = {
+        t.customer_id: t
+        for t in PatchTest.objects.filter(
+            customer_id__in=customer_ids, pk=Subquery(newest.values("pk")[:1])
+        ).defer("notes")  # encrypted, and not shown here
+    }
+    return {
+        item.pk: customer_safety_warnings(
+            health[item.appointment.customer_id],
+            [item.service],
+            on=rules.local_date(item.appointment.location, item.appointment.start),
+            latest_patch_test=latest.get(item.appointment.customer_id),
+        )
+        for item in items
+    }
+
+
 @dataclass
 class StaffColumn:
     staff: StaffMember
@@ -138,7 +228,8 @@ _DAY_CUSTOMER_DEFER = [
 
 def day_calendar(*, location: Location, date: date, include_cancelled: bool = False) -> DayCalendar:
     """A column per bookable stylist of the location (plus anyone with a booking that day), with
-    their working hours, items (appointment, client, service, resource) and time off. No-shows
+    their working hours, items (appointment, client, service, resource, and `safety_codes`: the
+    client's warning codes for that service, see with_safety_flags) and time off. No-shows
     are shown, cancelled ones only on request. 5 queries: opening hours, staff, working hours,
     time off, items."""
     day_start, day_end = rules.day_bounds(location, date)
@@ -156,7 +247,12 @@ def day_calendar(*, location: Location, date: date, include_cancelled: bool = Fa
     # The location and staff come from this call's own objects (attached below): fewer model
     # instances per item on a 300-appointment day.
     items = list(
-        items_qs.select_related("appointment__customer", "service", "resource").defer(*_DAY_CUSTOMER_DEFER)
+        with_safety_flags(
+            items_qs.select_related("appointment__customer", "service", "resource").defer(
+                *_DAY_CUSTOMER_DEFER
+            ),
+            "appointment__customer",
+        )
     )
     booked_staff = {i.staff_id for i in items}
     bookable_here = StaffMember.objects.bookable().filter(locations=location).values("pk")
@@ -177,6 +273,11 @@ def day_calendar(*, location: Location, date: date, include_cancelled: bool = Fa
     for item in items:
         item.staff = columns[item.staff_id].staff
         item.appointment.location = location
+        item.safety_codes = safety_codes(
+            item,
+            requires_patch_test=item.service.requires_patch_test,
+            on=rules.local_date(location, item.appointment.start),
+        )
         columns[item.staff_id].items.append(item)
     for column in columns.values():
         column.working.sort()
@@ -192,16 +293,27 @@ def day_calendar(*, location: Location, date: date, include_cancelled: bool = Fa
 
 def stylist_day(*, staff: StaffMember, date: date) -> list[AppointmentItem]:
     """The stylist's items on `date` (local date of each item's location), not cancelled, in
-    order, with appointment, client, location and service. One query."""
+    order, with appointment, client, location, service and `safety_codes` (as day_calendar's).
+    One query."""
     # A window wide enough for any time zone, then exact local-date filtering in memory.
     start = datetime.combine(date, datetime.min.time()).replace(tzinfo=UTC) - timedelta(hours=14)
     end = start + timedelta(hours=14 + 24 + 12)
     items = _calendar_items(
-        AppointmentItem.objects.filter(staff=staff, start__gte=start, start__lt=end)
-        .exclude(appointment__status__in=HIDDEN_ON_CALENDAR)
-        .order_by("start", "pk")
+        with_safety_flags(
+            AppointmentItem.objects.filter(staff=staff, start__gte=start, start__lt=end)
+            .exclude(appointment__status__in=HIDDEN_ON_CALENDAR)
+            .order_by("start", "pk"),
+            "appointment__customer",
+        )
     )
-    return [i for i in items if rules.local_date(i.appointment.location, i.start) == date]
+    mine = [i for i in items if rules.local_date(i.appointment.location, i.start) == date]
+    for item in mine:
+        item.safety_codes = safety_codes(
+            item,
+            requires_patch_test=item.service.requires_patch_test,
+            on=rules.local_date(item.appointment.location, item.appointment.start),
+        )
+    return mine
 
 
 def appointments_for_customer(*, customer: Customer, limit: int = 20) -> list[Appointment]:
@@ -215,6 +327,92 @@ def appointments_for_customer(*, customer: Customer, limit: int = 20) -> list[Ap
             )
         )
         .order_by("-start", "-pk")[:limit]
+    )
+
+
+def staff_busy_now(*, staff: QuerySet[StaffMember], at: datetime) -> dict[int, datetime]:
+    """{staff id: until when} for those of `staff` who are with a client (or in the buffer after
+    one) at `at`, at any location. One query. The walk-in dialog marks them."""
+    busy: dict[int, datetime] = {}
+    rows = AppointmentItem.objects.filter(
+        staff__in=staff, is_active=True, start__lte=at, busy_until__gt=at
+    ).values_list("staff_id", "busy_until")
+    for staff_id, until in rows:
+        busy[staff_id] = max(until, busy.get(staff_id, until))
+    return busy
+
+
+# ---- the client card's summary ------------------------------------------------------------------
+
+SUMMARY_DAYS = 365  # "the last 12 months" of the card's figures
+UPCOMING_STATUSES = [
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.IN_SERVICE,
+]
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """What the client card says of a client's bookings and visits (appointments/card.py)."""
+
+    since: datetime  # the figures below count from here (now - SUMMARY_DAYS)
+    visits: int  # visits that count (visits_counted) since `since`
+    spend: Decimal  # their net totals
+    no_shows: int  # appointments starting since `since` marked no-show
+    late_cancels: int  # ... cancelled late (appointment_cancel's rule)
+    last_visit: Visit | None  # the newest visit that counts, ever (with its location)
+    top_stylist: str  # who did most of the visits since `since` ("" when nobody)
+    top_stylist_visits: int
+    upcoming: list[Appointment]  # not over yet and still on (booked to in service), soonest first
+
+
+def customer_summary(
+    *, customer: Customer, now: datetime | None = None, upcoming: int = 5
+) -> CustomerSummary:
+    """The card's figures for one client, chain-wide. Visits and spend are read through
+    visits_counted() (completed, not voided). Six queries whatever the history: visits (count
+    and sum), appointments (no-shows, late cancellations), the last visit (+ location), the
+    stylist of most visits, the upcoming appointments, their items (+ service, staff)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=SUMMARY_DAYS)
+    counted = visits_counted().filter(customer=customer)
+    recent = counted.filter(started_at__gte=since, started_at__lte=now)
+    totals = recent.aggregate(visits=Count("pk"), spend=Sum("total"))
+    S = AppointmentStatus
+    behaviour = Appointment.objects.filter(customer=customer, start__gte=since, start__lte=now).aggregate(
+        no_shows=Count("pk", filter=Q(status=S.NO_SHOW)),
+        late_cancels=Count("pk", filter=Q(status=S.CANCELLED, late_cancel=True)),
+    )
+    last_visit = counted.select_related("location").order_by("-started_at", "-pk").first()
+    top = (
+        VisitLine.objects.filter(visit__in=recent.values("pk"), staff__isnull=False)
+        .values("staff_id", "staff__display_name")
+        .annotate(n=Count("visit", distinct=True))
+        .order_by("-n", "staff__display_name")
+        .first()
+    )
+    coming = list(
+        Appointment.objects.filter(customer=customer, status__in=UPCOMING_STATUSES, end__gt=now)
+        .select_related("location")
+        .prefetch_related(
+            Prefetch(
+                "items", queryset=AppointmentItem.objects.select_related("service", "staff").order_by("start")
+            )
+        )
+        .order_by("start", "pk")[:upcoming]
+    )
+    return CustomerSummary(
+        since=since,
+        visits=totals["visits"],
+        spend=totals["spend"] or Decimal("0"),
+        no_shows=behaviour["no_shows"],
+        late_cancels=behaviour["late_cancels"],
+        last_visit=last_visit,
+        top_stylist=top["staff__display_name"] if top else "",
+        top_stylist_visits=top["n"] if top else 0,
+        upcoming=coming,
     )
 
 
@@ -234,9 +432,14 @@ def appointment_get(*, pk: int) -> Appointment:
 
 
 def appointments_for_day(*, location: Location, date: date) -> list[Appointment]:
+    """The location's appointments of `date` with client, items (service, staff, resource) and
+    `safety_codes` (the client's warning codes for the booked services). Two queries."""
     day_start, day_end = rules.day_bounds(location, date)
-    return list(
-        Appointment.objects.filter(location=location, start__lt=day_end, end__gt=day_start)
+    appointments = list(
+        with_safety_flags(
+            Appointment.objects.filter(location=location, start__lt=day_end, end__gt=day_start),
+            "customer",
+        )
         .select_related("customer", "location")
         .prefetch_related(
             Prefetch(
@@ -248,6 +451,13 @@ def appointments_for_day(*, location: Location, date: date) -> list[Appointment]
         )
         .order_by("start", "pk")
     )
+    for a in appointments:
+        a.safety_codes = safety_codes(
+            a,
+            requires_patch_test=any(i.service.requires_patch_test for i in a.items.all()),
+            on=rules.local_date(location, a.start),
+        )
+    return appointments
 
 
 def visit_get(*, pk: int) -> Visit:
@@ -283,9 +493,16 @@ def next_visit_suggestion(visit: Visit) -> NextVisitSuggestion | None:
 
 
 def receipt_data(visit: Visit) -> dict:
-    """Everything a printed receipt shows, with the time in the location's zone (named)."""
+    """Everything a printed receipt shows, with the times in the location's zone (named): `at`
+    is when the service happened (the visit's start: a visit checked out the next morning is
+    still yesterday's), `paid_at` when it was paid, or None when that is the same minute."""
     tz = visit.location.tz
-    at = (visit.completed_at or visit.started_at).astimezone(tz)
+    at = visit.started_at.astimezone(tz)
+    paid_at = visit.completed_at.astimezone(tz) if visit.completed_at else None
+    if paid_at is not None and paid_at.replace(second=0, microsecond=0) == at.replace(
+        second=0, microsecond=0
+    ):
+        paid_at = None
     lines = list(visit.lines.all())
     pays = list(visit.payments.all())
     return {
@@ -298,6 +515,8 @@ def receipt_data(visit: Visit) -> dict:
         },
         "customer": visit.customer.name,
         "at": at,
+        "paid_at": paid_at,
+        "paid_other_day": paid_at is not None and paid_at.date() != at.date(),
         "time_zone": visit.location.time_zone,
         "lines": [
             {

@@ -146,6 +146,12 @@ class AppointmentBookInput(serializers.Serializer):
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    record_past = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Enter a visit whose start has passed (appointments.record_past_visit: managers, "
+        "owners); without it a start before the current slot is refused.",
+    )
 
 
 class AppointmentMoveInput(serializers.Serializer):
@@ -161,6 +167,17 @@ class AppointmentCancelInput(serializers.Serializer):
 
 class AppointmentCheckInInput(serializers.Serializer):
     override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AppointmentStartInput(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="Needed when the client has safety warnings for the booked services: the "
+        "person at the chair confirms them (recorded as a safety override, context start).",
+    )
 
 
 class SafetyWarningsOutput(serializers.Serializer):
@@ -265,6 +282,19 @@ class VisitVoidInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on the salon's wall clock, to the minute.
+
+    Seconds, fractions and any offset a client sends ("14:52:36.32Z") are
+    dropped: a waiting-list window is "from 14:30", never an instant, and the
+    stored value must read back as the plain ``HH:MM:SS`` the schema promises.
+    """
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        return parsed.replace(second=0, microsecond=0, tzinfo=None)
+
+
 class WaitlistEntryInput(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.active())
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.filter(is_active=True))
@@ -273,8 +303,8 @@ class WaitlistEntryInput(serializers.Serializer):
         queryset=StaffMember.objects.all(), required=False, allow_null=True
     )
     date = CalendarDateField()
-    earliest = serializers.TimeField(required=False, allow_null=True)
-    latest = serializers.TimeField(required=False, allow_null=True)
+    earliest = WallClockTimeField(required=False, allow_null=True)
+    latest = WallClockTimeField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 

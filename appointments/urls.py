@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from appointments.views import actions, calendar, catalogue, checkout, online, stylist, waitlist
+from appointments.views import actions, calendar, catalogue, checkout, held, online, stylist, waitlist
 
 app_name = "appointments"
 urlpatterns = [
@@ -39,6 +39,9 @@ urlpatterns = [
     path("book/<slug:code>/", online.book_start, name="online_book"),
     path("book/<slug:code>/confirm/", online.book_submit, name="online_submit"),
     path("book/<slug:code>/waitlist/", online.waitlist_submit, name="online_waitlist"),
+    # Online bookings held for the desk (phone on file under another name): the Today panel's answers
+    path("online-checks/<int:pk>/attach/", held.check_attach, name="online_check_attach"),
+    path("online-checks/<int:pk>/separate/", held.check_separate, name="online_check_separate"),
 ]
 # Manager catalogue pages: services, categories, products, resources, hours, time off
 urlpatterns += catalogue.urlpatterns

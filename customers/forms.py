@@ -73,7 +73,7 @@ class CustomerForm(_Crispy, forms.Form):
         health = [Row(*[Column(f) for f in HEALTH_FIELDS])] if with_health else []
         self.helper.layout = Layout(
             Row(Column("name"), Column("phone")),
-            Row(Column("email"), Column("gender"), Column("birthday")),
+            Row(Column("email"), Column("gender"), Column("birthday"), Column("language")),
             Row(Column("source"), Column("preferred_staff"), Column("home_location")),
             InlineCheckboxes("tags"),
             Row(Column("skin_type"), Column("skin_notes")),

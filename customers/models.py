@@ -140,6 +140,12 @@ class Customer(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=64, unique=True, null=True, blank=True, validators=ONE_LINE
     )
+    # The language messages to this client are written in ('' = the salon's default).
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # The client's openid in the salon's WeChat Official Account (set when they follow it).
+    wechat_openid = models.CharField(
+        _("WeChat openid"), max_length=64, unique=True, null=True, blank=True, validators=ONE_LINE
+    )
     consent_sms = models.BooleanField(_("SMS marketing"), default=False)
     consent_email = models.BooleanField(_("email marketing"), default=False)
     consent_wechat = models.BooleanField(_("WeChat marketing"), default=False)

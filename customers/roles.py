@@ -28,6 +28,10 @@ ROLE_PERMISSIONS = {
     Role.RECEPTIONIST: _BASE
     + _HEALTH_READ
     + [C + "view_full_phone", C + "override_safety", C + "add_consentrecord"],
-    # Stylists read and write health and formulas; phones are masked for them.
-    Role.STYLIST: [C + "view_customer", C + "view_tag"] + _HEALTH_READ + _HEALTH_WRITE,
+    # Stylists read and write health and formulas; phones are masked for them. They confirm the
+    # safety warnings at the chair (appointments: Start, a colour formula), with a reason.
+    Role.STYLIST: [C + "view_customer", C + "view_tag"]
+    + _HEALTH_READ
+    + _HEALTH_WRITE
+    + [C + "override_safety"],
 }

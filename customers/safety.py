@@ -67,11 +67,16 @@ def safety_override_messages(override: SafetyOverride) -> list[str]:
     return lines
 
 
+_LOOK_UP = object()
+
+
 def customer_safety_warnings(
-    customer: Customer, services: Iterable = (), *, on: date | None = None
+    customer: Customer, services: Iterable = (), *, on: date | None = None, latest_patch_test=_LOOK_UP
 ) -> list[SafetyWarning]:
     """Warnings for serving `customer` with `services` (objects with `.name` and
-    `.requires_patch_test`) on date `on` (today by default). Two queries at most."""
+    `.requires_patch_test`) on date `on` (today by default). Two queries at most.
+    `latest_patch_test` (a PatchTest or None): the client's latest test, when a list page has
+    read them all at once; looked up here otherwise."""
     on = on or timezone.localdate()
     warnings: list[SafetyWarning] = []
     if customer.allergies.strip():
@@ -87,7 +92,9 @@ def customer_safety_warnings(
         )
     needing = [s for s in services if getattr(s, "requires_patch_test", False)]
     if needing:
-        latest = PatchTest.objects.filter(customer=customer).order_by("-tested_on", "-pk").first()
+        latest = latest_patch_test
+        if latest is _LOOK_UP:
+            latest = PatchTest.objects.filter(customer=customer).order_by("-tested_on", "-pk").first()
         for service in needing:
             if latest is None:
                 code, msg = "patch_test_missing", _("No patch test on file; %(service)s needs one.")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import locations_for, sees_all_locations
 from accounts.models import Location
+from customers.card import CardPanel, panels_for
 from customers.models import ColourFormula, ConsentRecord, Customer, FormulaShade, PatchTest
 from customers.privacy import can_read_health, can_write_health
 from customers.safety import SafetyWarning, customer_safety_warnings
@@ -129,6 +130,15 @@ class CustomerCard:
     patch_tests: list[PatchTest]
     consent_records: list[ConsentRecord]
     timeline: list[TimelineEvent]
+    panels: list[CardPanel]  # from other apps (customers.card): summary figures, actions, sections
+
+    @property
+    def facts(self) -> list:
+        return [fact for panel in self.panels for fact in panel.facts]
+
+    @property
+    def actions(self) -> list:
+        return [action for panel in self.panels for action in panel.actions]
 
 
 def _card_warnings(customer: Customer, patch_tests: list[PatchTest]) -> list[SafetyWarning]:
@@ -162,4 +172,5 @@ def customer_card(*, customer: Customer, user) -> CustomerCard:
             .order_by("-recorded_at", "-pk")[:CARD_CONSENT]
         ),
         timeline=timeline_for(customer=customer, user=user),
+        panels=panels_for(customer=customer, user=user),
     )

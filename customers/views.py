@@ -146,8 +146,12 @@ def customer_edit_health(request, pk: int):
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_quick_add(request):
     """Name + phone for a walk-in. From the header it is an htmx dialog; on success the browser
-    goes to the new card (HX-Redirect)."""
-    form = QuickAddForm(request.POST or None)
+    goes to the new card (HX-Redirect). ?name= (the header search found nobody) is filled in: a
+    phone number in the phone field, anything else as the name."""
+    typed = request.GET.get("name", "").strip()[:100]
+    digits = typed.replace(" ", "").replace("-", "").removeprefix("+")
+    initial = {"phone" if digits.isdigit() and len(digits) >= 6 else "name": typed} if typed else {}
+    form = QuickAddForm(request.POST or None, initial=initial)
     duplicate_pk = None
     if request.method == "POST" and form.is_valid():
         try:

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "accounts",
     "customers",
     "appointments",
+    "messaging",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +281,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The static schedule; django-celery-beat copies it into the database on start.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "salon_crm.tasks.heartbeat", "schedule": timedelta(minutes=5)},
+    # The outbox's dispatcher (messaging.tasks): due messages go out within a minute.
+    "messaging-dispatch": {"task": "messaging.dispatch_tick", "schedule": timedelta(minutes=1)},
 }
 
 # Security: strict unless DEBUG. TLS is terminated in front of the app (load balancer).
@@ -397,6 +400,83 @@ CELERY_REDIS_SOCKET_TIMEOUT = 5.0  # results: read by workers and tests, never w
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 }
+
+# ---- Messaging (messaging/): channels, and the rules applied when a message is sent ------------
+
+# Email: EMAIL_URL (django-environ), e.g. smtp+tls://user:password@smtp.example.com:587.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="salon@localhost")
+# Where the links in messages point (confirm / cancel, unsubscribe): the public address.
+MESSAGING_PUBLIC_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+MESSAGING_SENDER_NAME = env.str("MESSAGING_SENDER_NAME", default="Salon")
+
+
+def _messaging_channels() -> dict:
+    """Each channel's backend from the environment; a channel left empty is not used."""
+    console = "messaging.channels.local.ConsoleChannel"
+    sms = env.str("MESSAGING_SMS", default="console")
+    channels = {}
+    if sms == "console":
+        channels["sms"] = {"BACKEND": console}
+    elif sms == "http":
+        channels["sms"] = {
+            "BACKEND": "messaging.channels.sms_http.HttpSmsChannel",
+            "OPTIONS": {
+                "URL": env.str("SMS_HTTP_URL"),
+                "TOKEN": env.str("SMS_HTTP_TOKEN", default=""),
+                "SENDER": env.str("SMS_SENDER", default=""),
+                "WEBHOOK_SECRET": env.str("SMS_WEBHOOK_SECRET", default=""),
+            },
+        }
+    elif sms == "twilio":
+        channels["sms"] = {
+            "BACKEND": "messaging.channels.twilio.TwilioChannel",
+            "OPTIONS": {
+                "ACCOUNT_SID": env.str("TWILIO_ACCOUNT_SID"),
+                "AUTH_TOKEN": env.str("TWILIO_AUTH_TOKEN"),
+                "FROM": env.str("TWILIO_FROM", default=""),
+                "MESSAGING_SERVICE_SID": env.str("TWILIO_MESSAGING_SERVICE_SID", default=""),
+                "STATUS_CALLBACK": env.str("TWILIO_STATUS_CALLBACK", default=""),
+            },
+        }
+    if env.bool("MESSAGING_EMAIL", default=True):
+        channels["email"] = {"BACKEND": "messaging.channels.email.EmailChannel"}
+    wechat = env.str("MESSAGING_WECHAT", default="")
+    if wechat == "console":
+        channels["wechat"] = {"BACKEND": console}
+    elif wechat == "wechat":
+        channels["wechat"] = {
+            "BACKEND": "messaging.channels.wechat.WeChatChannel",
+            "OPTIONS": {
+                "APP_ID": env.str("WECHAT_APP_ID"),
+                "APP_SECRET": env.str("WECHAT_APP_SECRET"),
+                "TOKEN": env.str("WECHAT_TOKEN", default=""),
+                "DEFAULT_TEMPLATE_ID": env.str("WECHAT_TEMPLATE_ID", default=""),
+            },
+        }
+    return channels
+
+
+MESSAGING_CHANNELS = _messaging_channels()
+# The order in which a client is reached: the first channel with an address (and, for
+# marketing, their consent) wins.
+MESSAGING_CHANNEL_ORDER = env.list("MESSAGING_CHANNEL_ORDER", default=["wechat", "sms", "email"])
+# Quiet hours in each location's own zone (local wall clock, may cross midnight): deferred, not dropped.
+MESSAGING_QUIET_HOURS = tuple(env.list("MESSAGING_QUIET_HOURS", default=["21:00", "09:00"]))
+# At most N marketing messages per client in D days.
+MESSAGING_MARKETING_CAP = tuple(env.list("MESSAGING_MARKETING_CAP", cast=int, default=[4, 30]))
+MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
+MESSAGING_BATCH_SIZE = env.int("MESSAGING_BATCH_SIZE", default=100)
+MESSAGING_PARALLEL_PASSES = env.int("MESSAGING_PARALLEL_PASSES", default=4)
+# Threads a pass sends with (a provider call is mostly waiting); PostgreSQL only.
+MESSAGING_SEND_THREADS = env.int("MESSAGING_SEND_THREADS", default=8)
+# A pass leases the rows it claims for this long; a row left `sending` this long by a worker
+# that died becomes `unknown`.
+MESSAGING_CLAIM_LEASE_SECONDS = env.int("MESSAGING_CLAIM_LEASE_SECONDS", default=120)
+MESSAGING_SENDING_TIMEOUT_SECONDS = env.int("MESSAGING_SENDING_TIMEOUT_SECONDS", default=300)
+MESSAGING_THANK_YOU_DELAY_MINUTES = env.int("MESSAGING_THANK_YOU_DELAY_MINUTES", default=120)
+MESSAGING_CODE_MINUTES = 10
+MESSAGING_CODES_PER_HOUR = 5
 
 LOGGING = {
     "version": 1,

@@ -24,3 +24,14 @@ LANGUAGE_CODE = "en"
 # test_rate_limits.py and tests/test_redis_down.py switch them on.
 OTP_REQUIRED_ROLES: list[str] = []
 RATELIMIT_ENABLE = False
+# Messages go to memory (messaging.channels.local.outbox); tests of real channels point a
+# channel at a local fake provider or SMTP server with override_settings.
+# In-process tests see their data only on the test's own connection: send from it. (Worker
+# processes started by tests/messaging/test_workers.py use the default threads.)
+MESSAGING_SEND_THREADS = 1 if not os.environ.get("MESSAGING_SMS") else MESSAGING_SEND_THREADS  # noqa: F405
+# (Worker processes started by tests/messaging/test_workers.py set MESSAGING_SMS to use a fake.)
+if not os.environ.get("MESSAGING_SMS"):
+    MESSAGING_CHANNELS = {
+        channel: {"BACKEND": "messaging.channels.local.LocmemChannel"}
+        for channel in ("sms", "email", "wechat")
+    }

@@ -12,3 +12,4 @@ def login(page, live_server, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_password", password)
     page.click("#login-form button[type=submit]")
     expect(page.locator("#nav-items")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's scripts (keyboard shortcuts) are listening

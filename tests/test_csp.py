@@ -31,6 +31,7 @@ from tests.appointments.fixtures_core import DAY
 from tests.customers.factories import TagFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day
 
 EXPECTED = {
     "default-src": "'self'",
@@ -166,7 +167,7 @@ def _scan(client, urls: list[str], htmx: bool = False) -> dict[str, list[str]]:
     return {url: problems for url, problems in found.items() if problems}
 
 
-def test_front_desk_pages_and_dialogs_have_nothing_the_policy_blocks(client_as, salon, reception):
+def test_front_desk_pages_and_dialogs_have_nothing_the_policy_blocks(client_as, salon, reception, on_the_day):
     salon.customer.tags.add(TagFactory(name="VIP", colour="#d4a017"))
     appointment = _book(salon, salon.customer, salon.stylist, salon.at(10))
     time_off(salon.stylist, salon.at(14), 2)

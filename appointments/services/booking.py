@@ -30,6 +30,8 @@ from appointments.services.checks import (
     authorise,
     check_busy,
     check_catalogue,
+    check_not_past,
+    check_on_its_day,
     check_schedule,
     check_start,
     plan_items,
@@ -93,12 +95,15 @@ def appointment_book(
     booked_by: AbstractBaseUser | None,
     notes: str = "",
     override_reason: str = "",
+    record_past: bool = False,
 ) -> Appointment:
     """Book one client, existing or new (a NewCustomer is created in this transaction, so a
     refused booking leaves no client behind), for one or more services. Raises
     Conflict("slot_taken") when a stylist or resource is busy (also in a race), ValidationError
     for closed hours, not working, time off, service not offered or stylist not at the location,
-    SafetyWarningsError when the client has safety warnings and no override reason."""
+    a start that has passed (a person booking; `record_past` with appointments.record_past_visit
+    enters a past visit: checks.check_not_past), SafetyWarningsError when the client has safety
+    warnings and no override reason."""
     if not items:
         raise ValidationError({"items": [_("Choose at least one service.")]})
     if source not in AppointmentSource.values:
@@ -109,6 +114,7 @@ def appointment_book(
     planned = plan_items(items, location=location)
     if source == AppointmentSource.ONLINE and planned[0].start <= timezone.now():
         raise ValidationError({"start": [_("This time has already passed.")]})
+    check_not_past(location, planned[0].start, by=booked_by, record_past=record_past, source=source)
     _check_times(location, planned)
     customer = customer_resolve(user=booked_by, customer=customer)
     safety_gate(
@@ -145,8 +151,9 @@ def walk_in_create(
     by,
     override_reason: str = "",
 ) -> Appointment:
-    """A client without a booking: starts now (on the grid line just passed), already arrived.
-    Sends what really happened: booked, then checked in."""
+    """A client without a booking, served now: booked on the grid line just passed, checked in
+    and in service at once (the client's safety warnings were asked about by the booking, with
+    `override_reason`). Sends what really happened: booked, checked in, started."""
     start = rules.floor_to_grid(location, timezone.now(), rules.grid_minutes())
     appointment = appointment_book(
         customer=customer,
@@ -156,10 +163,11 @@ def walk_in_create(
         booked_by=by,
         override_reason=override_reason,
     )
-    appointment.status = S.ARRIVED
+    appointment.status = S.IN_SERVICE
     appointment.arrived_at = timezone.now()
     appointment.save(update_fields=["status", "arrived_at"])
     events.appointment_event(events.CHECKED_IN, appointment, by=by)
+    events.appointment_event(events.STARTED, appointment, by=by)
     return appointment
 
 
@@ -251,10 +259,12 @@ def appointment_confirm(*, appointment: Appointment, by=None) -> Appointment:
 
 @transaction.atomic
 def appointment_check_in(*, appointment: Appointment, by, override_reason: str = "") -> Appointment:
-    """The client arrived. Safety warnings are checked again (a patch test may have expired)."""
+    """The client arrived, on the appointment's own day (ValidationError otherwise). Safety
+    warnings are checked again (a patch test may have expired)."""
     appointment = appointment_lock(appointment)
     require_status(appointment, [S.BOOKED, S.CONFIRMED], _("check in"))
     authorise(by, appointment.location, _item_staff_ids(appointment), "appointments.change_appointment")
+    check_on_its_day(appointment, "check_in")
     safety_gate(
         customer=appointment.customer,
         services=[i.service for i in appointment.items.select_related("service")],
@@ -271,10 +281,23 @@ def appointment_check_in(*, appointment: Appointment, by, override_reason: str =
 
 
 @transaction.atomic
-def appointment_start(*, appointment: Appointment, by) -> Appointment:
+def appointment_start(*, appointment: Appointment, by, override_reason: str = "") -> Appointment:
+    """The service begins, on the appointment's own day. The client's safety warnings for the
+    booked services are asked about again whatever happened at booking or check-in: the person
+    at the chair confirms them, with a reason (SafetyWarningsError without one; the override is
+    recorded with context "start", who and when)."""
     appointment = appointment_lock(appointment)
     require_status(appointment, [S.ARRIVED], _("start"))
     authorise(by, appointment.location, _item_staff_ids(appointment), "appointments.change_appointment")
+    check_on_its_day(appointment, "start")
+    safety_gate(
+        customer=appointment.customer,
+        services=[i.service for i in appointment.items.select_related("service")],
+        by=by,
+        override_reason=override_reason,
+        context="start",
+        on=rules.local_date(appointment.location, appointment.start),
+    )
     appointment.status = S.IN_SERVICE
     appointment.save(update_fields=["status"])
     events.appointment_event(events.STARTED, appointment, by=by)

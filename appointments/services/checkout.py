@@ -24,7 +24,7 @@ from appointments.models import Appointment, AppointmentStatus, Payment, Visit, 
 from appointments.payments import payment_method
 from appointments.services import rules
 from appointments.services.booking import appointment_lock, require_status
-from appointments.services.checks import safety_gate
+from appointments.services.checks import check_on_its_day, safety_gate
 from customers.models import Customer
 from salon_crm.errors import Conflict
 
@@ -139,6 +139,19 @@ def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO) -> Quote:
     return Quote(lines=priced, subtotal=subtotal, discount=discount, total=total, below_catalogue=below)
 
 
+@dataclass(frozen=True)
+class Balance:
+    paid: Decimal
+    remaining: Decimal  # still to pay; negative when the payments exceed the total
+
+
+def checkout_balance(*, total: Decimal, amounts: list[Decimal | None]) -> Balance:
+    """What the payments typed so far leave to pay (the checkout page's running totals, whose
+    next empty payment row is filled with `remaining`). visit_checkout wants it to be zero."""
+    paid = sum((money(a, "payments") for a in amounts if a), ZERO)
+    return Balance(paid=paid, remaining=money(total, "total") - paid)
+
+
 def checkout_lines_for(appointment: Appointment) -> list[CheckoutLine]:
     """The appointment's services with their stylists and booked prices."""
     return [
@@ -150,13 +163,17 @@ def checkout_lines_for(appointment: Appointment) -> list[CheckoutLine]:
 # ---- checkout ---------------------------------------------------------------------------------
 
 
-def _checkout_appointment(appointment: Appointment, *, location: Location, customer: Customer) -> Appointment:
+def _checkout_appointment(
+    appointment: Appointment, *, location: Location, customer: Customer, by
+) -> Appointment:
     appointment = appointment_lock(appointment)
     if appointment.location_id != location.pk or appointment.customer_id != customer.pk:
         raise ValidationError({"appointment": [_("This appointment is for another client or location.")]})
     if Visit.objects.filter(appointment=appointment).exists():
         raise Conflict(_("This appointment is already checked out."), code="already_checked_out")
     require_status(appointment, CHECKOUT_STATUSES, _("check out"))
+    # On its own day; a manager (appointments.record_past_visit) may check out an earlier one.
+    check_on_its_day(appointment, "checkout", earlier_with_permission_of=by)
     return appointment
 
 
@@ -249,7 +266,7 @@ def visit_checkout(
         raise PermissionDenied(_("You may not check out."))
     require_location(by, location)
     if appointment is not None:
-        appointment = _checkout_appointment(appointment, location=location, customer=customer)
+        appointment = _checkout_appointment(appointment, location=location, customer=customer, by=by)
     if lines is None:
         if appointment is None:
             raise ValidationError({"lines": [_("Add at least one line.")]})

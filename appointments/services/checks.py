@@ -2,9 +2,10 @@
 resources, safety, and the insert that turns an exclusion-constraint race into a 409. Public
 to the services of this package; pages and API call the services, never these."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from appointments.models import (
     HOLDING_STATUSES,
     Appointment,
     AppointmentItem,
+    AppointmentSource,
     Resource,
     Service,
     TimeOff,
@@ -25,7 +27,7 @@ from appointments.models import (
 )
 from appointments.services import rules
 from customers.models import Customer
-from customers.safety import customer_safety_warnings
+from customers.safety import SafetyWarning, customer_safety_warnings
 from customers.services.safety import safety_override_record
 from salon_crm.errors import Conflict
 
@@ -121,6 +123,70 @@ def plan_items(items: Iterable[BookingItem], *, location: Location) -> list[Plan
             )
         )
     return sorted(planned, key=lambda p: p.start)
+
+
+# ---- time ---------------------------------------------------------------------------------------
+
+RECORD_PAST_PERM = "appointments.record_past_visit"
+
+
+def check_not_past(
+    location: Location, start: datetime, *, by: AbstractBaseUser | None, record_past: bool, source: str
+) -> None:
+    """A start someone books must not have passed: the current slot of the booking grid (10:00
+    when it is 10:07) is the earliest. A visit entered afterwards ("record a past visit") needs
+    `record_past` and appointments.record_past_visit (managers, owners). `by` None (the system,
+    commands, imports) is not checked. A walk-in starts on the grid line just passed
+    (walk_in_create): one slot of slack, in case the clock crossed a line meanwhile."""
+    if by is None:
+        return
+    now = timezone.now()
+    earliest = rules.floor_to_grid(location, now, rules.grid_minutes())
+    if source == AppointmentSource.WALK_IN:
+        earliest -= timedelta(minutes=rules.grid_minutes())
+    if rules.to_utc(start) >= earliest:
+        return
+    may_record = by.has_perm(RECORD_PAST_PERM)
+    if record_past and may_record:
+        return
+    if record_past:
+        raise ValidationError({"record_past": [_("Only a manager can record a past visit.")]})
+    local_start = start.astimezone(location.tz)
+    local_now = now.astimezone(location.tz)
+    message = _("%(start)s has already passed (it is now %(now)s at %(location)s). Choose a later time.") % {
+        "start": f"{local_start:%Y-%m-%d %H:%M}",
+        "now": f"{local_now:%Y-%m-%d %H:%M}",
+        "location": location.name,
+    }
+    if may_record:
+        message += " " + _("To enter a visit that already happened, tick “Record a past visit”.")
+    raise ValidationError({"start": [message]})
+
+
+def check_on_its_day(appointment: Appointment, action: str, *, earlier_with_permission_of=None) -> None:
+    """Check-in, start and checkout happen on the appointment's own day (the location's local
+    date): a click on the wrong day in the calendar must not check in next week's client.
+    `earlier_with_permission_of`: a user who holds appointments.record_past_visit may still act
+    on an earlier day's appointment (a checkout forgotten yesterday); never on a later day's."""
+    location = appointment.location
+    today = rules.local_date(location, timezone.now())
+    first = rules.local_date(location, appointment.start)
+    # A late appointment running past midnight may be finished on the next date.
+    last = rules.local_date(location, max(appointment.start, appointment.end - timedelta(minutes=1)))
+    if first <= today <= last:
+        return
+    user = earlier_with_permission_of
+    if today > last and user is not None and user.has_perm(RECORD_PAST_PERM):
+        return
+    messages = {
+        "check_in": _("This appointment is on %(date)s; check it in on that day."),
+        "start": _("This appointment is on %(date)s; start it on that day."),
+        "checkout": _("This appointment is on %(date)s; check it out on that day."),
+    }
+    message = messages[action] % {"date": first.isoformat()}
+    if action == "checkout" and today > last:
+        message += " " + _("A manager can still check out an earlier day's appointment.")
+    raise ValidationError({"appointment": [message]})
 
 
 # ---- who may do it ----------------------------------------------------------------------------
@@ -230,11 +296,45 @@ def check_busy(planned: list[Planned], exclude_appointment: int | None = None) -
     )
     if exclude_appointment is not None:
         others = others.exclude(appointment_id=exclude_appointment)
-    existing = list(others.values_list("staff_id", "start", "busy_until"))
+    existing = list(
+        others.values_list(
+            "staff_id",
+            "start",
+            "end",
+            "busy_until",
+            "appointment__customer__name",
+            "appointment__location__time_zone",
+        )
+    )
     for p in planned:
-        for staff_id, start, busy_until in existing:
+        for staff_id, start, end, busy_until, client, time_zone in existing:
             if staff_id == p.staff.pk and rules.overlaps(start, busy_until, p.start, p.busy_until):
-                raise _taken(p, _("%(staff)s is already booked at that time.") % {"staff": p.staff})
+                raise _taken(p, _clash_message(p, start, end, busy_until, client, time_zone))
+
+
+def _clash_message(
+    p: Planned, start: datetime, end: datetime, busy_until: datetime, client: str, time_zone: str
+) -> str:
+    """Names the booking in the way, in its location's wall clock: "Lina is booked 10:00–11:00
+    (张三)." The desk may see who it is (the calendar shows it too); online booking never shows
+    this message (appointments.views.online answers a Conflict with its own words)."""
+    tz = ZoneInfo(time_zone)
+    message = _("%(staff)s is booked %(start)s–%(end)s (%(client)s).") % {
+        "staff": p.staff,
+        "start": f"{start.astimezone(tz):%H:%M}",
+        "end": f"{end.astimezone(tz):%H:%M}",
+        "client": client,
+    }
+    if p.start >= end:  # only the other booking's clean-up time is in the way
+        minutes = int((busy_until - end).total_seconds() // 60)
+        message += " " + _("Then %(minutes)s minutes' buffer.") % {"minutes": minutes}
+    elif p.end <= start:  # only this service's clean-up time runs into it
+        minutes = int((p.busy_until - p.end).total_seconds() // 60)
+        message += " " + _("%(service)s needs %(minutes)s minutes' buffer after it.") % {
+            "service": p.service,
+            "minutes": minutes,
+        }
+    return message
 
 
 def assign_resources(
@@ -284,11 +384,22 @@ def assign_resources(
 
 
 def safety_gate(
-    *, customer: Customer, services: list[Service], by, override_reason: str, context: str, on: date
+    *,
+    customer: Customer,
+    services: list,
+    by,
+    override_reason: str,
+    context: str,
+    on: date,
+    only: Callable[[SafetyWarning], bool] | None = None,
 ) -> None:
     """Refuse (SafetyWarningsError) when the client has warnings for these services and no
-    override reason was given; with a reason, record the override (who, when, why)."""
+    override reason was given; with a reason, record the override (who, when, why).
+    `only`: the warnings that count here (a colour formula on the service record: the patch
+    test's). Contexts: booking, check-in, start, checkout, service record."""
     warnings = customer_safety_warnings(customer, services, on=on)
+    if only is not None:
+        warnings = [w for w in warnings if only(w)]
     if by is None:
         # A client booking themselves online: an allergy note must not stop them booking a
         # haircut (the desk sees it again at check-in, where going ahead needs a reason), but a

@@ -25,7 +25,7 @@ from appointments.services import (
 )
 from appointments.services.rules import local_date, local_dt
 from appointments.views.common import add_service_errors, dialog_done, errors_of
-from customers.privacy import display_phone
+from customers.privacy import can_read_health, display_phone
 from customers.safety import customer_safety_warnings
 from salon_crm.errors import Conflict
 
@@ -40,21 +40,30 @@ def customer_card_url(customer_id: int) -> str:
         return ""
 
 
+# The statuses in which the client is still to be served: the dialog shows their safety
+# warnings (check-in and start ask for a reason while there are any).
+BEFORE_SERVICE = (S.BOOKED, S.CONFIRMED, S.ARRIVED, S.IN_SERVICE)
+
+
 def _detail(request: HttpRequest, appointment: Appointment, *, errors=(), warnings=None, override=None):
     items = list(appointment.items.select_related("service", "staff", "resource"))
-    if warnings is None and appointment.status in (S.BOOKED, S.CONFIRMED):
+    if warnings is None and appointment.status in BEFORE_SERVICE:
         warnings = customer_safety_warnings(
             appointment.customer,
             [i.service for i in items],
             on=local_date(appointment.location, appointment.start),
         )
+    warnings = warnings or []
+    show_health = can_read_health(request.user)
     visit = getattr(appointment, "visit", None) if appointment.status == S.COMPLETED else None
     context = {
         "appointment": appointment,
         "items": items,
         "phone": display_phone(request.user, appointment.customer.phone),
         "card_url": customer_card_url(appointment.customer_id),
-        "warnings": warnings or [],
+        # Their words for those who may read health; "Safety check needed" for the rest.
+        "warnings": warnings if show_health else [],
+        "safety_needed": bool(warnings),
         "errors": errors,
         "override_form": override or OverrideForm(),
         "visit": visit,
@@ -74,7 +83,6 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 _SIMPLE = {
     "confirm": (appointment_confirm, gettext_lazy("Confirmed.")),
-    "start": (appointment_start, gettext_lazy("Service started.")),
     "no_show": (appointment_no_show, gettext_lazy("Marked as no-show.")),
 }
 
@@ -83,18 +91,19 @@ _SIMPLE = {
 @permission_required("appointments.change_appointment", raise_exception=True)
 @require_POST
 def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """confirm / start / no_show / check_in: one click each (check-in may need a reason)."""
+    """confirm / start / no_show / check_in: one click each (check-in and start may need a
+    reason: the client's safety warnings)."""
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     override = OverrideForm(request.POST)
     override.is_valid()
+    reason = override.cleaned_data.get("override_reason", "")
     try:
         if action == "check_in":
-            appointment_check_in(
-                appointment=appointment,
-                by=request.user,
-                override_reason=override.cleaned_data.get("override_reason", ""),
-            )
+            appointment_check_in(appointment=appointment, by=request.user, override_reason=reason)
             message = _("%(name)s checked in.") % {"name": appointment.customer.name}
+        elif action == "start":
+            appointment_start(appointment=appointment, by=request.user, override_reason=reason)
+            message = _("Service started.")
         elif action in _SIMPLE:
             service, message = _SIMPLE[action]
             service(appointment=appointment, by=request.user)

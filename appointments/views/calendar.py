@@ -2,6 +2,7 @@
 waitlist panel and the week view of one stylist. Every write goes through appointments.services;
 a Conflict or ValidationError becomes a form error in the dialog, never a 500."""
 
+import json
 from datetime import date, timedelta
 from html import escape as esc
 
@@ -37,7 +38,7 @@ from appointments.views.common import (
 )
 from appointments.views.grid import build_grid
 from customers.models import Customer
-from customers.privacy import can_see_full_phone, display_phone, mask_phone
+from customers.privacy import can_read_health, can_see_full_phone, display_phone, mask_phone
 from customers.safety import customer_safety_warnings
 from customers.search import customer_search
 from salon_crm.errors import Conflict
@@ -60,7 +61,19 @@ def _day_context(request: HttpRequest, location: Location, day: date) -> dict:
         "closed": not cal.opening,
         "show_cancelled": show_cancelled,
         "tz_name": location.time_zone,
-        "book_customer": request.GET.get("customer", "") if request.GET.get("customer", "").isdigit() else "",
+        **_booking_for(request),
+    }
+
+
+def _booking_for(request: HttpRequest) -> dict:
+    """?customer=<id> (the card's Book button): every empty slot books this client."""
+    wanted = request.GET.get("customer", "")
+    customer = (
+        Customer.objects.active().filter(pk=wanted).only("pk", "name").first() if wanted.isdigit() else None
+    )
+    return {
+        "book_customer": str(customer.pk) if customer else "",
+        "book_customer_name": customer.name if customer else "",
     }
 
 
@@ -81,6 +94,31 @@ def _national(phone) -> str:
     return _NATIONAL[key]
 
 
+class _SafetyBadges:
+    """The red badge of a block whose client has safety warnings for the booked service: an
+    icon with words for screen readers and a tooltip (not colour alone). What each warning is
+    ("Allergy on file", "No patch test on file": never the client's own words, which the
+    calendar does not decrypt) for those who may read health; "Safety check needed" for the
+    rest. Built once per set of codes, not per block."""
+
+    def __init__(self, show_kinds: bool):
+        self.show_kinds = show_kinds
+        self.needed = str(_("Safety check needed"))
+        self.cache: dict[tuple[str, ...], str] = {}
+
+    def html(self, codes: list[str]) -> str:
+        key = tuple(codes)
+        if key not in self.cache:
+            label = self.needed
+            if self.show_kinds:
+                label += ": " + "; ".join(selectors.safety_code_labels(codes))
+            self.cache[key] = (
+                f'<span class="appt-safety" title="{esc(label)}"><span aria-hidden="true">⚠</span>'
+                f'<span class="visually-hidden">{esc(label)}</span></span> '
+            )
+        return self.cache[key]
+
+
 def _present(grid, user, location: Location) -> None:
     """HTML of the slot buttons (the same in every column, built once) and of each block.
     Built in Python rather than template loops: a 300-appointment day is ~1,000
@@ -97,6 +135,7 @@ def _present(grid, user, location: Location) -> None:
     labels = {value: str(label) for value, label in AppointmentStatus.choices}
     marker = 987654321
     detail_url = reverse("appointments:detail", args=[marker]).replace(str(marker), "{}")
+    safety = _SafetyBadges(can_read_health(user))
     for column in grid.columns:
         for block in column.blocks:
             item = block.item
@@ -110,10 +149,11 @@ def _present(grid, user, location: Location) -> None:
             # third of format_html's cost, which escapes through lazy-string wrappers.
             # The position is data, not a style attribute (the CSP allows none): static/js/app.js
             # sets it through element.style before the grid is painted.
+            badge = safety.html(item.safety_codes) if item.safety_codes else ""
             block.html = mark_safe(
                 f'<a class="appt st-{esc(block.status)}" data-top="{block.top}" data-height="{block.height}" '
                 f'href="#" data-appointment="{appointment.pk}" hx-get="{esc(detail_url.format(appointment.pk))}" '
-                'hx-target="#dialog-content" hx-swap="innerHTML">'
+                f'hx-target="#dialog-content" hx-swap="innerHTML"{" data-safety" if badge else ""}>{badge}'
                 f'<span class="appt-time">{item.start.astimezone(tz):%H:%M}–{item.end.astimezone(tz):%H:%M}</span> '
                 f'<span class="appt-name">{esc(appointment.customer.name)}</span> '
                 f'<span class="text-muted">{esc(phone)}</span><br><span>{esc(item.service.name)}</span> · '
@@ -148,7 +188,9 @@ def attempt_booking(form, book) -> tuple:
         form.add_error("override_reason", _("Give a reason to go ahead despite the warnings."))
         return None, exc.warnings
     except Conflict as exc:
-        form.add_error(None, f"{SLOT_TAKEN} ({exc.message})")
+        # The service's message names the clash ("Lina is booked 10:00–11:00 (张三)."), or says
+        # the slot went to someone else a moment ago (a race).
+        form.add_error(None, f"{exc.message} {_('Choose another time or stylist.')}")
     except ValidationError as exc:
         add_service_errors(form, exc)
     except PermissionDenied as exc:  # a stylist booking in someone else's column
@@ -156,20 +198,56 @@ def attempt_booking(form, book) -> tuple:
     return None, []
 
 
+def _customer_param(request: HttpRequest) -> Customer | None:
+    wanted = request.GET.get("customer", "")
+    return Customer.objects.active().filter(pk=wanted).first() if wanted.isdigit() else None
+
+
+def _focus(form, first: str) -> str:
+    """Where the keyboard starts in a dialog (static/js/dialogs.js): the override reason when it
+    is asked for, else `first` once a client is chosen, else the client search."""
+    if "override_reason" in form.errors:
+        return "#id_override_reason"
+    if form.is_bound:
+        chosen = form.data.get("customer") or form.data.get("new_name")
+    else:
+        chosen = form.initial.get("customer")
+    return first if chosen else "#client-lookup"
+
+
+def _booked(message: str, appointment) -> HttpResponse:
+    """dialog_done, and "appointmentBooked" with the new appointment's id: the calendar shows
+    and marks its block once the grid has refreshed (static/js/calendar.js)."""
+    response = dialog_done(message)
+    triggers = json.loads(response["HX-Trigger"])
+    triggers["appointmentBooked"] = appointment.pk
+    response["HX-Trigger"] = json.dumps(triggers)
+    return response
+
+
 def _booking_forms(request: HttpRequest, location: Location):
+    """The booking form and its service rows, and the client of ?customer= (None on a POST)."""
     services = selectors.services_offered(location=location)
     staff = selectors.staff_bookable(location=location)
     kwargs = {"form_kwargs": {"services": services, "staff": staff}, "prefix": "items"}
+    may_record_past = request.user.has_perm("appointments.record_past_visit")
     if request.method == "POST":
-        return BookingForm(request.POST), BookingItemFormSet(request.POST, **kwargs)
+        return (
+            BookingForm(request.POST, may_record_past=may_record_past),
+            BookingItemFormSet(request.POST, **kwargs),
+            None,
+        )
     day = parse_day(request.GET.get("date"), location)
     first = {"start": request.GET.get("time") or None, "staff": request.GET.get("staff") or None}
-    customer = Customer.objects.active().filter(pk=request.GET.get("customer") or 0).first()
+    customer = _customer_param(request)
     initial = {"date": day, "customer": customer.pk if customer else None}
     if customer is not None:
         initial["customer_label"] = customer.name
-    form = BookingForm(initial=initial)
-    return form, BookingItemFormSet(initial=[first], **kwargs)
+        # Opened without a slot (the card's client): their preferred stylist, if bookable here.
+        if first["staff"] is None and staff.filter(pk=customer.preferred_staff_id).exists():
+            first["staff"] = customer.preferred_staff_id
+    form = BookingForm(initial=initial, may_record_past=may_record_past)
+    return form, BookingItemFormSet(initial=[first], **kwargs), customer
 
 
 @login_required
@@ -177,7 +255,7 @@ def _booking_forms(request: HttpRequest, location: Location):
 def book_dialog(request: HttpRequest) -> HttpResponse:
     """The booking dialog opened from an empty slot; POST books through appointment_book."""
     location = location_or_404(request)
-    form, items = _booking_forms(request, location)
+    form, items, prefilled = _booking_forms(request, location)
     warnings: list = []
     if request.method == "POST" and form.is_valid() and items.is_valid():
         planned = booking_items(location, form.cleaned_data["date"], items.forms)
@@ -194,16 +272,28 @@ def book_dialog(request: HttpRequest) -> HttpResponse:
                     booked_by=request.user,
                     notes=form.cleaned_data["notes"],
                     override_reason=form.cleaned_data["override_reason"],
+                    record_past=form.cleaned_data.get("record_past", False),
                 ),
             )
             if appointment is not None:
-                return dialog_done(_("Booked %(name)s.") % {"name": appointment.customer.name})
+                message = _("Booked %(name)s: %(when)s with %(staff)s.") % {
+                    "name": appointment.customer.name,
+                    "when": f"{appointment.start.astimezone(location.tz):%Y-%m-%d %H:%M}",
+                    "staff": planned[0].staff.display_name,
+                }
+                return _booked(message, appointment)
+    elif prefilled is not None:
+        # The card's client: their allergy or contraindication shows before a service is chosen.
+        warnings = _warnings_for(prefilled, [])
+    context = {
+        "form": form,
+        "items": items,
+        "warnings": warnings,
+        "location": location,
+        "focus": _focus(form, "#id_items-0-service"),
+    }
     with timezone.override(location.tz):
-        return render(
-            request,
-            "appointments/dialogs/book.html",
-            {"form": form, "items": items, "warnings": warnings, "location": location},
-        )
+        return render(request, "appointments/dialogs/book.html", context)
 
 
 @login_required
@@ -234,17 +324,33 @@ def safety_check(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("appointments.add_appointment", raise_exception=True)
 def walk_in_dialog(request: HttpRequest) -> HttpResponse:
-    """Walk-in in two clicks: the button, then pick (or type) the client and go."""
+    """The one walk-in flow (the header's button, the calendar's, the card's): client (found, or
+    new: name and phone) → service → stylist → in service now, the client's safety warnings
+    asked about as booking does. ?customer=<id> fills in a client; ?name= what the header search
+    found nobody for (a phone number goes to the phone field)."""
     location = location_or_404(request)
     me = staff_of(request.user)
-    initial = {"staff": me.pk if me and is_stylist(request.user) else None}
+    initial: dict = {"staff": me.pk if me and is_stylist(request.user) else None}
+    customer = _customer_param(request) if request.method != "POST" else None
+    if customer is not None:
+        initial.update(customer=customer.pk, customer_label=customer.name)
+    typed = (request.GET.get("name") or "").strip()[:100]
+    if typed and customer is None:
+        initial["new_phone" if _looks_like_phone(typed) else "new_name"] = typed
+    staff = selectors.staff_bookable(location=location)
+    now = timezone.now()
+    busy = {
+        pk: f"{until.astimezone(location.tz):%H:%M}"
+        for pk, until in selectors.staff_busy_now(staff=staff, at=now).items()
+    }
     form = WalkInForm(
         request.POST or None,
         initial=initial,
         services=selectors.services_offered(location=location),
-        staff=selectors.staff_bookable(location=location),
+        staff=staff,
+        busy=busy,
     )
-    warnings: list = []
+    warnings: list = _warnings_for(customer, []) if customer is not None else []
     if request.method == "POST" and form.is_valid():
         appointment, warnings = attempt_booking(
             form,
@@ -258,8 +364,22 @@ def walk_in_dialog(request: HttpRequest) -> HttpResponse:
             ),
         )
         if appointment is not None:
-            return dialog_done(_("Walk-in added for %(name)s.") % {"name": appointment.customer.name})
-    return render(request, "appointments/dialogs/walk_in.html", {"form": form, "warnings": warnings})
+            message = _("%(name)s is in service with %(staff)s.") % {
+                "name": appointment.customer.name,
+                "staff": form.cleaned_data["staff"].display_name,
+            }
+            return _booked(message, appointment)
+    if typed and customer is None and not form.is_bound:
+        focus = "#id_new_phone" if "new_name" in initial else "#id_new_name"
+    else:
+        focus = _focus(form, "#id_service")
+    context = {"form": form, "warnings": warnings, "focus": focus}
+    return render(request, "appointments/dialogs/walk_in.html", context)
+
+
+def _looks_like_phone(text: str) -> bool:
+    digits = text.replace(" ", "").replace("-", "").removeprefix("+")
+    return digits.isdigit() and len(digits) >= 6
 
 
 def _staff_week(staff: StaffMember, location: Location, monday: date) -> list[AppointmentItem]:

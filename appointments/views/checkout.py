@@ -29,6 +29,7 @@ from appointments.services import (
     visit_checkout,
     visit_void,
 )
+from appointments.services.checkout import Balance, checkout_balance
 from appointments.views.common import add_service_errors, location_or_404
 from customers.models import Customer
 from salon_crm.errors import Conflict
@@ -67,6 +68,13 @@ def _quote_or_none(lines: list[CheckoutLine], discount) -> Quote | None:
         return checkout_quote(lines=lines, discount=discount)
     except ValidationError:
         return None
+
+
+def _balance(totals: Quote | None, payments) -> Balance | None:
+    """Paid so far and still to pay, for the totals (None while the lines are wrong)."""
+    if totals is None:
+        return None
+    return checkout_balance(total=totals.total, amounts=payments.amounts())
 
 
 def _forms(request: HttpRequest, appointment: Appointment | None, location):
@@ -146,10 +154,14 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         return redirect("appointments:receipt", pk=appointment.visit.pk)
     customer = _customer(request, appointment)
     form, lines, payments = _forms(request, appointment, location)
-    valid = request.method == "POST" and form.is_valid() and lines.is_valid() and payments.is_valid()
-    totals = _quote_or_none(_checkout_lines(lines), form.cleaned_data.get("discount")) if valid else None
+    # The running totals need the lines and the discount; the payments only add the balance
+    # (a row may still lack its method while the desk splits the amount).
+    priced = request.method == "POST" and form.is_valid() and lines.is_valid()
+    valid = priced and payments.is_valid()
+    totals = _quote_or_none(_checkout_lines(lines), form.cleaned_data.get("discount")) if priced else None
     if request.method == "POST" and request.POST.get("recalc"):
-        return render(request, "appointments/checkout.html#totals", {"totals": totals, "form": form})
+        context = {"totals": totals, "form": form, "balance": _balance(totals, payments)}
+        return render(request, "appointments/checkout.html#totals", context)
     warnings: list = []
     if valid and customer is None:
         form.add_error(None, _("Pick the client first."))
@@ -169,6 +181,7 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "GET":
         totals = _quote_or_none(checkout_lines_for(appointment) if appointment else [], 0)
     context = {
+        "balance": _balance(totals, payments),
         "appointment": appointment,
         "customer": customer,
         "location": location,

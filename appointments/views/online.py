@@ -1,17 +1,27 @@
 """Online booking for clients on a phone, no login: /book/<location-code>/.
 
-service → stylist or "any" → a slot (times in the salon's zone, the zone named) → name, phone,
-consent → a confirmation with a signed manage link, good for cancelling or moving until the
-cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS). Who the client is and the booking are one
-service call (appointments.services.online_book). Bookings are rate limited per client address and per phone, manage links per client address."""
+service → stylist or "any" → a day and a slot (times in the salon's zone, the zone named) →
+name, phone, consent → a confirmation with a signed manage link, good for cancelling or moving
+until the cut-off (settings.BOOKING_ONLINE_CUTOFF_HOURS).
+
+No dead ends: the day picker shows the window's days and links only those with free time
+(one availability search for the whole window), opening on the first of them; a day with
+nothing free (reached by an old link) offers the next free day; the cut-off is told on the
+details step, before booking, and a booking made inside it says on its confirmation that
+changes need a call to the salon.
+
+Who the client is and the booking are one service call (appointments.services.online_book: a
+phone on file under another name is held for the desk, never booked onto that client). Bookings
+are rate limited per client address and per phone, manage links per client address."""
 
 import contextlib
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,25 +29,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Location, StaffMember
+from accounts.models import Location
 from appointments import selectors
 from appointments.forms import OnlineDetailsForm
-from appointments.models import Appointment, AppointmentItem, AppointmentStatus, Service
+from appointments.models import Appointment, AppointmentStatus
 from appointments.services import (
     SafetyWarningsError,
     appointment_cancel,
     appointment_move,
-    availability_find,
     online_book,
     online_waitlist_add,
 )
-from appointments.services.rules import day_bounds, local_date
-from customers.services import phone_normalise
+from appointments.services.online import OnlineDays, online_days, spread_over_stylists
+from appointments.services.rules import local_date
+from customers.services import duplicate_phone_owner, phone_normalise
 from salon_crm.errors import Conflict
 from salon_crm.ratelimit import over_limit, public_rate_limit, with_retry_after
 
 SALT = "appointments.online-manage"
-DAYS_AHEAD = 14  # how far ahead the date picker goes
+DAYS_AHEAD = 14  # how far ahead the day picker goes (today + 14 days)
 S = AppointmentStatus
 
 
@@ -51,14 +61,20 @@ def manage_token(appointment: Appointment) -> str:
 
 
 def _appointment_from_token(token: str) -> Appointment:
+    """The appointment of a manage link. Its client is the one signed in the link, or, for a
+    booking held for the desk, the provisional client it was made on: once the desk attaches it
+    to the client on file, the link the client was given keeps working."""
     try:
         data = signing.loads(token, salt=SALT)
     except signing.BadSignature:
         raise Http404("Bad link") from None
+    if not isinstance(data, dict):
+        raise Http404("Bad link")
+    client = data.get("c")
     return get_object_or_404(
-        Appointment.objects.select_related("location", "customer"),
+        Appointment.objects.select_related("location"),
+        Q(customer_id=client) | Q(online_check__provisional_pk=client),
         pk=data.get("a"),
-        customer_id=data.get("c"),
     )
 
 
@@ -98,43 +114,40 @@ book_rate_limit = public_rate_limit("online_book", limited=_too_many_for_code)
 manage_rate_limit = public_rate_limit("manage", methods=None, limited=_too_many_for_token)
 
 
-def _pick_day(request: HttpRequest, location: Location) -> tuple[date, date]:
+def _window(location: Location) -> tuple[date, date]:
     today = local_date(location, timezone.now())
+    return today, today + timedelta(days=DAYS_AHEAD)
+
+
+def _asked_day(request: HttpRequest, first: date, last: date) -> date | None:
+    """?date=YYYY-MM-DD kept inside the window; None when absent or malformed."""
     try:
         day = date.fromisoformat(request.GET.get("date") or "")
     except ValueError:
-        day = today
-    return min(max(day, today), today + timedelta(days=DAYS_AHEAD)), today
+        return None
+    return min(max(day, first), last)
 
 
-def _slots(location: Location, service: Service, staff: StaffMember | None, day: date) -> list:
-    """Free starts of the day. With "any" stylist, one slot per start time, given to the free
-    stylist with the fewest bookings that day (so "any" spreads the work instead of always
-    filling the first name in the list)."""
-    now = timezone.now()
-    slots = [
-        s
-        for s in availability_find(
-            location=location, services=[service], start_date=day, end_date=day, staff=staff
-        )
-        if s.start > now
-    ]
-    if staff is None:
-        start, end = day_bounds(location, day)
-        load = dict(
-            AppointmentItem.objects.filter(
-                appointment__location=location, start__gte=start, start__lt=end, is_active=True
-            )
-            .values_list("staff_id")
-            .annotate(n=Count("pk"))
-        )
-        best: dict = {}
-        for slot in slots:
-            rank = (load.get(slot.staff.pk, 0), slot.staff.display_name)
-            if slot.start not in best or rank < best[slot.start][0]:
-                best[slot.start] = (rank, slot)
-        slots = [slot for _rank, slot in best.values()]
-    return sorted(slots, key=lambda s: s.start)
+def _choose_day(request: HttpRequest, found: OnlineDays) -> date:
+    """The day asked for, else the first day with free time, else today."""
+    return _asked_day(request, found.days[0], found.days[-1]) or found.first_free() or found.days[0]
+
+
+def _day_picker(found: OnlineDays, day: date, link: Callable[[date], str]) -> dict:
+    """The picker's grid: weekday columns (Monday first), the window's days, free ones linked."""
+    first = found.days[0]
+    monday = first - timedelta(days=first.weekday())
+    free = set(found.free)
+    next_free = found.next_free(day)
+    return {
+        "weekdays": [monday + timedelta(days=n) for n in range(7)],
+        "blanks": range(first.weekday()),
+        "cells": [{"date": d, "free": d in free, "selected": d == day, "href": link(d)} for d in found.days],
+        "day": day,
+        "any_free": bool(free),
+        "next_free": next_free,
+        "next_href": link(next_free) if next_free else "",
+    }
 
 
 def _cutoff() -> timedelta:
@@ -146,7 +159,13 @@ def _cutoff_passed(appointment: Appointment) -> bool:
 
 
 def _render(request: HttpRequest, template: str, location: Location, context: dict, status: int = 200):
-    context = {"location": location, "tz_name": location.time_zone, "currency": settings.CURRENCY, **context}
+    context = {
+        "location": location,
+        "tz_name": location.time_zone,
+        "currency": settings.CURRENCY,
+        "cutoff_hours": settings.BOOKING_ONLINE_CUTOFF_HOURS,
+        **context,
+    }
     with timezone.override(location.tz):
         return render(request, template, context, status=status)
 
@@ -170,13 +189,18 @@ def book_start(request: HttpRequest, code: str) -> HttpResponse:
     staff = next((s for s in stylists if str(s.pk) == staff_param), None)
     if staff is None and staff_param != "any":
         raise Http404("Unknown stylist")
-    day, today = _pick_day(request, location)
     start = request.GET.get("start")
     slot_staff = next((s for s in stylists if str(s.pk) == request.GET.get("slot_staff")), None)
     if start and slot_staff:
         form = OnlineDetailsForm(initial={"service": service.pk, "staff": slot_staff.pk, "start": start})
         return _details(request, location, service, slot_staff, start, form)
-    days = [today + timedelta(days=i) for i in range(DAYS_AHEAD + 1)]
+    first, last = _window(location)
+    found = online_days(location=location, service=service, staff=staff, first_day=first, last_day=last)
+    day = _choose_day(request, found)
+    slots = found.slots.get(day, [])
+    if staff is None and slots:
+        slots = spread_over_stylists(location=location, day=day, slots=slots)
+    base = f"?service={service.pk}&staff={staff_param}&date="
     return _render(
         request,
         "appointments/online/slots.html",
@@ -186,8 +210,8 @@ def book_start(request: HttpRequest, code: str) -> HttpResponse:
             "staff": staff,
             "staff_param": staff_param,
             "day": day,
-            "days": days,
-            "slots": _slots(location, service, staff, day),
+            "picker": _day_picker(found, day, lambda d: base + d.isoformat()),
+            "slots": slots,
         },
     )
 
@@ -197,11 +221,21 @@ def _details(request, location, service, staff, start, form, status=200, **extra
         start_dt = datetime.fromisoformat(str(start))
     except ValueError:
         raise Http404("Bad slot") from None
+    if timezone.is_naive(start_dt):
+        start_dt = start_dt.replace(tzinfo=location.tz)  # salon time
     return _render(
         request,
         "appointments/online/details.html",
         location,
-        {"service": service, "staff": staff, "start": start_dt, "form": form, **extra},
+        {
+            "service": service,
+            "staff": staff,
+            "start": start_dt,
+            "form": form,
+            # Told before booking: inside the cut-off, changes will need a call.
+            "inside_cutoff": start_dt - timezone.now() < _cutoff(),
+            **extra,
+        },
         status=status,
     )
 
@@ -248,8 +282,13 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
         form.add_error(None, _("Sorry, that time was just taken. Please choose another."))
         return _details(request, location, service, staff, start, form, status=409, slots_url=slots_url)
     except ValidationError as exc:
-        for message in exc.messages:
-            form.add_error(None, message)
+        if duplicate_phone_owner(exc) is not None:
+            # Two bookings with a new phone at the same instant: the message would name the
+            # other client; a second try finds the phone on file and follows the usual rule.
+            form.add_error(None, _("Something went wrong. Please try again."))
+        else:
+            for message in exc.messages:
+                form.add_error(None, message)
         return _details(request, location, service, staff, start, form, status=400, slots_url=slots_url)
     return redirect(reverse("appointments:online_manage", args=[manage_token(appointment)]) + "?new=1")
 
@@ -281,9 +320,27 @@ def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
     phone = phone_normalise(str(form.cleaned_data["phone"]))
     if _phone_over_limit(request, phone):
         return _too_many(request, location)
-    online_waitlist_add(
-        location=location, service=service, staff=staff, date=day, name=form.cleaned_data["name"], phone=phone
-    )
+    try:
+        online_waitlist_add(
+            location=location,
+            service=service,
+            staff=staff,
+            date=day,
+            name=form.cleaned_data["name"],
+            phone=phone,
+        )
+    except ValidationError as exc:
+        for message in [] if duplicate_phone_owner(exc) is not None else exc.messages:
+            form.add_error(None, message)
+        if not form.errors:
+            form.add_error(None, _("Something went wrong. Please try again."))
+        return _render(
+            request,
+            "appointments/online/waitlisted.html",
+            location,
+            {"form": form, "service": service, "day": day, "failed": True},
+            status=400,
+        )
     return _render(request, "appointments/online/waitlisted.html", location, {"service": service, "day": day})
 
 
@@ -292,16 +349,18 @@ def waitlist_submit(request: HttpRequest, code: str) -> HttpResponse:
 
 @manage_rate_limit
 def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """The booking: when, what, with whom and its status. Nothing about the client (name,
+    phone, history): the link is all it takes to open it."""
     appointment = _appointment_from_token(token)
     items = list(appointment.items.select_related("service", "staff"))
+    active = appointment.status in (S.BOOKED, S.CONFIRMED)
     context = {
         "appointment": appointment,
         "items": items,
         "token": token,
         "new": request.GET.get("new") == "1",
-        "changeable": appointment.status in (S.BOOKED, S.CONFIRMED) and not _cutoff_passed(appointment),
-        "cutoff_hours": settings.BOOKING_ONLINE_CUTOFF_HOURS,
-        "active": appointment.status in (S.BOOKED, S.CONFIRMED),
+        "changeable": active and not _cutoff_passed(appointment),
+        "active": active,
     }
     return _render(request, "appointments/online/manage.html", appointment.location, context)
 
@@ -327,7 +386,8 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 @manage_rate_limit
 def manage_move(request: HttpRequest, token: str) -> HttpResponse:
-    """Pick another slot (same service, same stylist) and move the booking there."""
+    """Pick another slot (same service, same stylist) and move the booking there. The day
+    picker offers the days with a free time past the cut-off."""
     appointment = _appointment_from_token(token)
     refused = _changeable_or_refuse(request, appointment, token)
     if refused:
@@ -351,9 +411,16 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
                 error = " ".join(exc.messages)
             else:
                 return redirect(reverse("appointments:online_manage", args=[token]) + "?moved=1")
-    day, today = _pick_day(request, location)
-    cutoff = timezone.now() + _cutoff()
-    slots = [s for s in _slots(location, item.service, item.staff, day) if s.start >= cutoff]
+    first, last = _window(location)
+    found = online_days(
+        location=location,
+        service=item.service,
+        staff=item.staff,
+        first_day=first,
+        last_day=last,
+        not_before=timezone.now() + _cutoff(),
+    )
+    day = _choose_day(request, found)
     return _render(
         request,
         "appointments/online/move.html",
@@ -363,8 +430,8 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
             "item": item,
             "token": token,
             "day": day,
-            "days": [today + timedelta(days=i) for i in range(DAYS_AHEAD + 1)],
-            "slots": slots,
+            "picker": _day_picker(found, day, lambda d: f"?date={d.isoformat()}"),
+            "slots": found.slots.get(day, []),
             "error": error,
         },
         status=409 if error else 200,

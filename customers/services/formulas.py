@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,6 +112,47 @@ def formula_create(
     formula.save()
     _save_shades(formula, cleaned)
     return formula
+
+
+def _lineage_key(brand: str, shade: str) -> tuple[str, str]:
+    return (" ".join((brand or "").split()).casefold(), " ".join((shade or "").split()).casefold())
+
+
+@transaction.atomic
+def formula_create_or_version(
+    *, customer: Customer, stylist: StaffMember, user, brand: str, shades, **fields: Any
+) -> ColourFormula:
+    """A formula written at the chair (the service record). When the client already has a
+    formula of the same brand with the same first shade (the base colour; case and spacing
+    ignored), this one is the next version of that formula's newest version, not a second
+    "v1": formula_correct's rule, so within 24 hours of that version it is corrected in place
+    (the same visit's record saved twice), after that it becomes version + 1 pointing at it.
+    Fields left empty (developer, minutes...) carry over from the version before; the result
+    notes are this visit's. Otherwise a new formula (formula_create). A different base shade is
+    a different formula: a toner added or grams changed keep the lineage, 7/1 → 6/0 does not."""
+    _require_health_write(user, customer)
+    _require_stylist(user, stylist)
+    cleaned = _clean_shades(shades)
+    wanted = _lineage_key(brand, cleaned[0].shade)
+    first_shade = FormulaShade.objects.filter(formula=OuterRef("pk")).order_by("pk").values("shade")[:1]
+    candidates = (
+        ColourFormula.objects.filter(
+            customer=customer, brand__iexact=(brand or "").strip(), superseded_by__isnull=True
+        )
+        .annotate(first_shade=Subquery(first_shade))
+        .order_by("-created_at", "-pk")
+    )
+    current = next((f for f in candidates if _lineage_key(f.brand, f.first_shade) == wanted), None)
+    if current is None:
+        return formula_create(
+            customer=customer, stylist=stylist, user=user, brand=brand, shades=cleaned, **fields
+        )
+    unknown = set(fields) - set(FORMULA_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown formula fields: {sorted(unknown)}")
+    changes = {k: v for k, v in fields.items() if k == "result_notes" or v not in ("", None)}
+    # The brand keeps the lineage's spelling ("Wella", not a hurried "wella").
+    return formula_correct(formula=current, user=user, shades=cleaned, stylist=stylist, **changes)
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ CONCAT_FIELDS = ("allergies", "contraindications", "medical_notes", "notes")
 # Every other profile field is filled from the merged client only when the kept one has nothing
 # there (derived from the services' list, so a new profile field is merged too).
 FILL_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in ("name", "created_at", *CONCAT_FIELDS))
-UNIQUE_FIELDS = ("phone", "external_id")
+UNIQUE_FIELDS = ("phone", "external_id", "wechat_openid")
 
 MergeCounts = dict[str, int]
 

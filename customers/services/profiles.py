@@ -32,6 +32,7 @@ EDITABLE_FIELDS = (
     "source",
     "preferred_staff",
     "home_location",
+    "language",
     "skin_type",
     "skin_notes",
     "hair_type",
@@ -46,6 +47,7 @@ PROFILE_FIELDS = (
     *EDITABLE_FIELDS,
     "referred_by",
     "external_id",
+    "wechat_openid",  # set by the WeChat integration when the client follows the account
     "created_at",  # imports carry the client's first-seen date
 )
 _TEXT_FIELDS = ("name", "email", "notes", "preferences", "skin_notes", "hair_notes", *HEALTH_FIELDS)
@@ -110,7 +112,7 @@ def _apply(customer: Customer, data: dict[str, Any]) -> list[str]:
             value = phone_normalise(value) or None
         elif field in _TEXT_FIELDS:
             value = (value or "").strip()
-        elif field == "external_id":
+        elif field in ("external_id", "wechat_openid"):
             value = (value or "").strip() or None
         if getattr(customer, field) != value:
             setattr(customer, field, value)

@@ -2,10 +2,11 @@
 shift all week, a small catalogue, one client. Import the fixtures you use into a test module."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Location, StaffMember
 from appointments.models import Resource, ResourceType, Service
@@ -69,3 +70,13 @@ def salon(location, stylist, other_stylist) -> Salon:
         room=room,
         customer=CustomerFactory(name="张三"),
     )
+
+
+@pytest.fixture
+def on_the_day(monkeypatch, salon):
+    """It is 08:00 on DAY at the salon, before opening: DAY's bookings are still ahead, and
+    its appointments are checked in, started and checked out on their own day (the time rules
+    of appointments.services.checks)."""
+    moment = salon.at(8).astimezone(UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    return moment

@@ -5,6 +5,7 @@ from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in and start happen on the appointment's day
 pytestmark = pytest.mark.django_db
 
 
@@ -101,7 +102,7 @@ def test_other_location_is_403_and_detail_404(salon, reception, api_as, other_lo
     assert Appointment.objects.get().status == "booked"
 
 
-def test_transitions_and_list(salon, reception, api_as):
+def test_transitions_and_list(salon, reception, api_as, on_the_day):
     api = api_as(reception)
     pk = api.post("/api/v1/appointments/", payload(salon), format="json").json()["id"]
     assert api.post(f"/api/v1/appointments/{pk}/confirm/").json()["status"] == "confirmed"
@@ -235,3 +236,21 @@ def test_availability_other_location_is_403(salon, api_as, other_location):
         {"location": salon.location.pk, "service": salon.cut.pk, "date": "2027-01-06"},
     )
     assert response.status_code == 403
+
+
+def test_waitlist_window_is_kept_to_the_minute(salon, reception, api_as):
+    """CI's API fuzz sent "14:52:36.32Z" and got back "14:52:36.320000", which is
+    not the ``time`` the schema documents; the window is a wall-clock minute."""
+    created = api_as(reception).post(
+        "/api/v1/waitlist/",
+        {
+            "customer": salon.customer.pk,
+            "location": salon.location.pk,
+            "service": salon.cut.pk,
+            "date": "2027-01-06",
+            "latest": "14:52:36.32Z",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["latest"] == "14:52:00"

@@ -32,6 +32,7 @@ from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory, ProductFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in, start and checkout happen on the appointment's day
 pytestmark = pytest.mark.django_db
 DAY = fixtures_core.DAY
 
@@ -61,7 +62,7 @@ def test_booking_events_fire_after_commit(salon, reception, django_capture_on_co
         assert len(seen) == 2
 
 
-def test_check_in_rechecks_safety_then_start(salon, reception):
+def test_check_in_rechecks_safety_then_start(salon, reception, on_the_day):
     appt = book(salon, salon.at(10), reception)
     salon.customer.contraindications = "pregnant"
     salon.customer.save()
@@ -69,7 +70,10 @@ def test_check_in_rechecks_safety_then_start(salon, reception):
         appointment_check_in(appointment=appt, by=reception.user)
     assert Appointment.objects.get().status == "booked"
     appointment_check_in(appointment=appt, by=reception.user, override_reason="doctor's note")
-    started = appointment_start(appointment=appt, by=reception.user)
+    # and again at the chair (appointment_start asks whatever happened at check-in)
+    with pytest.raises(SafetyWarningsError):
+        appointment_start(appointment=appt, by=reception.user)
+    started = appointment_start(appointment=appt, by=reception.user, override_reason="doctor's note seen")
     assert started.status == AppointmentStatus.IN_SERVICE
 
 
@@ -90,7 +94,7 @@ def test_no_show_only_after_start_and_frees_time(salon, reception):
         appointment_cancel(appointment=past, by=reception.user)
 
 
-def test_walk_in_starts_now_and_is_arrived(salon, reception, monkeypatch):
+def test_walk_in_starts_now_and_is_in_service(salon, reception, monkeypatch):
     # it is 10:07 at the salon (a fixed clock: the test must not depend on the hour it runs)
     now = salon.at(10, 7).astimezone(UTC)
     monkeypatch.setattr(timezone, "now", lambda: now)
@@ -101,7 +105,7 @@ def test_walk_in_starts_now_and_is_arrived(salon, reception, monkeypatch):
         staff=salon.stylist,
         by=reception.user,
     )
-    assert (appt.status, appt.source, appt.arrived_at) == ("arrived", "walk_in", now)
+    assert (appt.status, appt.source, appt.arrived_at) == ("in_service", "walk_in", now)
     assert appt.start == salon.at(10)  # the grid line just passed
 
 
@@ -147,7 +151,7 @@ def test_booking_makes_the_client_a_stylists_client(salon, reception, stylist, o
 
 @pytest.mark.parametrize("visits", [1, 6])
 def test_timeline_shows_visits_and_appointments_in_constant_queries(
-    salon, reception, visits, django_assert_num_queries
+    salon, reception, visits, django_assert_num_queries, on_the_day
 ):
     for n in range(visits):
         appt = book(salon, salon.at(9 + n), reception)
@@ -163,9 +167,9 @@ def test_timeline_shows_visits_and_appointments_in_constant_queries(
     reception.user.refresh_from_db()
     user = reception.user
     user.has_perm("customers.view_health")  # warm the permission cache (not the timeline's cost)
-    # 9 queries: visits, their lines, line staff; appointments, items, services; customers'
-    # formulas, patch tests, consent — the same for 1 visit or 6
-    with django_assert_num_queries(9):
+    # 10 queries: visits, their lines, line staff; appointments, items, services; customers'
+    # formulas, patch tests, consent; messaging's messages — the same for 1 visit or 6
+    with django_assert_num_queries(10):
         events = timeline_for(customer=salon.customer, user=user, limit=30)
     kinds = [e.kind for e in events]
     assert kinds.count("visit") == visits

@@ -15,6 +15,7 @@ from tests.appointments.factories import CustomerFactory, ServiceFactory
 from tests.appointments.fixtures_core import DAY
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in and start happen on the appointment's day
 pytestmark = pytest.mark.django_db
 
 
@@ -129,10 +130,11 @@ def test_book_two_services_second_starts_when_first_ends(client_as, salon, recep
 
 
 def test_booking_a_taken_slot_is_a_form_error_not_a_500(client_as, salon, reception):
-    book(salon, 10, staff=salon.stylist)
+    book(salon, 10, staff=salon.stylist, customer=CustomerFactory(name="李四"))
     response = post_booking(client_as(reception), salon, **{"items-1-service": "", "items-1-staff": ""})
     assert response.status_code == 200
-    assert "That slot was just taken" in response.content.decode()
+    # the clash names the booking in the way: who, when, for whom
+    assert f"{salon.stylist.display_name} is booked 10:00–11:00 (李四)." in response.content.decode()
     assert Appointment.objects.count() == 1
 
 
@@ -214,7 +216,7 @@ def test_detail_dialog_lists_items_and_actions(client_as, salon, reception):
     assert reverse("customers:detail", args=[salon.customer.pk]) in html
 
 
-def test_confirm_check_in_start_flow(client_as, salon, reception):
+def test_confirm_check_in_start_flow(client_as, salon, reception, on_the_day):
     appointment = book(salon, 10)
     client = client_as(reception)
     for action, status in (("confirm", "confirmed"), ("check_in", "arrived"), ("start", "in_service")):
@@ -224,7 +226,7 @@ def test_confirm_check_in_start_flow(client_as, salon, reception):
         assert appointment.status == status
 
 
-def test_check_in_with_warnings_needs_a_reason(client_as, salon, reception):
+def test_check_in_with_warnings_needs_a_reason(client_as, salon, reception, on_the_day):
     appointment = book(salon, 10, customer=salon.customer)
     salon.customer.allergies = "latex"
     salon.customer.save()
@@ -311,7 +313,7 @@ def test_appointment_of_another_location_is_404(client_as, salon, other_location
 # ---- walk-in and waitlist -----------------------------------------------------------------------
 
 
-def test_walk_in_starts_now_and_is_arrived(client_as, salon, reception, monkeypatch):
+def test_walk_in_starts_now_and_is_in_service(client_as, salon, reception, monkeypatch):
     # given it is 10:07 on DAY at the salon
     monkeypatch.setattr(timezone, "now", lambda: salon.at(10, 7))
     # when the desk adds a walk-in
@@ -319,21 +321,25 @@ def test_walk_in_starts_now_and_is_arrived(client_as, salon, reception, monkeypa
         reverse("appointments:walk_in"),
         {"customer": salon.customer.pk, "service": salon.cut.pk, "staff": salon.stylist.pk},
     )
-    # then it started on the grid line just passed, already arrived
+    # then it started on the grid line just passed: checked in and in service
     assert response.status_code == 204
     appointment = Appointment.objects.get()
-    assert (appointment.status, appointment.source, appointment.start) == ("arrived", "walk_in", salon.at(10))
+    assert (appointment.status, appointment.source, appointment.start) == (
+        "in_service",
+        "walk_in",
+        salon.at(10),
+    )
 
 
 def test_walk_in_on_a_busy_stylist_is_a_form_error(client_as, salon, reception, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: salon.at(10, 7))
-    book(salon, 10)
+    book(salon, 10, customer=CustomerFactory(name="李四"))
     response = client_as(reception).post(
         reverse("appointments:walk_in"),
         {"customer": salon.customer.pk, "service": salon.cut.pk, "staff": salon.stylist.pk},
     )
     assert response.status_code == 200
-    assert "That slot was just taken" in response.content.decode()
+    assert f"{salon.stylist.display_name} is booked 10:00–11:00 (李四)." in response.content.decode()
     assert Appointment.objects.count() == 1
 
 

@@ -20,6 +20,7 @@ from tests.appointments import fixtures_core
 from tests.appointments.factories import ProductFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # checkout happens on the appointment's day
 pytestmark = pytest.mark.django_db
 
 
@@ -35,7 +36,7 @@ def checkout(salon, booked, by, method: str, amount: str):
 
 
 @pytest.fixture
-def booked(salon, reception):
+def booked(salon, reception, on_the_day):
     return appointment_book(
         customer=salon.customer,
         location=salon.location,

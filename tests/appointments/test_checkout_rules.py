@@ -23,6 +23,7 @@ from tests.appointments import fixtures_core
 from tests.appointments.factories import ProductFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in and checkout happen on the appointment's day
 pytestmark = pytest.mark.django_db
 
 
@@ -42,7 +43,7 @@ def far_stylist(other_location):
 
 
 @pytest.fixture
-def arrived(salon, reception) -> Appointment:
+def arrived(salon, reception, on_the_day) -> Appointment:
     appointment = appointment_book(
         customer=salon.customer,
         location=salon.location,

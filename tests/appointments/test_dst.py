@@ -15,6 +15,14 @@ SPRING, AUTUMN = date(2026, 3, 29), date(2026, 10, 25)
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def before_the_changes(monkeypatch):
+    """It is New Year 2026: the days of both clock changes are ahead (a booking by a person
+    must not start in the past: appointments.services.checks.check_not_past)."""
+    moment = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+
+
 @pytest.fixture
 def london(db):
     location = LocationFactory(code="london", name="London", time_zone="Europe/London")

@@ -28,6 +28,7 @@ from tests.appointments.factories import CustomerFactory, ServiceFactory
 from tests.appointments.fixtures_core import DAY
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in, start and checkout happen on the appointment's day
 pytestmark = pytest.mark.django_db
 
 NEW_PHONE = "+8613700001234"
@@ -68,7 +69,7 @@ def test_refused_booking_for_a_new_client_saves_no_client_and_the_retry_books(cl
     refused = _dialog(client, salon)
     # then the booking is refused and the client is not on file
     assert refused.status_code == 200
-    assert "That slot was just taken" in refused.content.decode()
+    assert "is booked 10:00–11:00" in refused.content.decode()
     assert not Customer.objects.filter(phone=NEW_PHONE).exists()
     # and the next try, at 11:00, books (no "already on file")
     booked = _dialog(client, salon, **{"items-0-start": "11:00"})
@@ -305,7 +306,7 @@ def _act(kind, salon, api, manager_api):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", events.APPOINTMENT_KINDS + events.VISIT_KINDS)
 def test_a_failing_listener_leaves_the_write_committed_and_the_answer_2xx(
-    kind, salon, reception, manager, api_client
+    kind, salon, reception, manager, api_client, on_the_day
 ):
     # given a listener that raises on every event, and one that records them
     seen = []
@@ -358,7 +359,9 @@ def test_events_carry_the_version_after_a_move(salon, reception, django_capture_
     assert [(e.kind, e.version) for e in seen] == [("moved", 2)]
 
 
-def test_a_walk_in_sends_booked_then_checked_in(salon, reception, at_ten, django_capture_on_commit_callbacks):
+def test_a_walk_in_sends_booked_then_checked_in_then_started(
+    salon, reception, at_ten, django_capture_on_commit_callbacks
+):
     from appointments.services import walk_in_create
 
     seen = []
@@ -373,6 +376,7 @@ def test_a_walk_in_sends_booked_then_checked_in(salon, reception, at_ten, django
     assert [(e.kind, e.appointment_id) for e in seen] == [
         ("booked", appointment.pk),
         ("checked_in", appointment.pk),
+        ("started", appointment.pk),
     ]
 
 
@@ -386,7 +390,7 @@ def test_subscribing_to_an_unknown_kind_is_refused():
 
 
 @pytest.fixture
-def booked(salon, reception):
+def booked(salon, reception, on_the_day):
     return _book(salon, DAY, 10, by=reception.user)
 
 

@@ -18,11 +18,12 @@ from tests.appointments import fixtures_core
 from tests.appointments.factories import ProductFactory
 
 salon = fixtures_core.salon
+on_the_day = fixtures_core.on_the_day  # check-in and checkout happen on the appointment's day
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def arrived(salon, reception) -> Appointment:
+def arrived(salon, reception, on_the_day) -> Appointment:
     appointment = appointment_book(
         customer=salon.customer,
         location=salon.location,

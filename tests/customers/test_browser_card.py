@@ -1,9 +1,10 @@
 """Browser: a stylist opens 张三's card on a 1024×768 tablet and sees a masked phone and the
-red allergy warning; reception adds a walk-in through the header dialog."""
+red allergy warning; without bookings, the header's walk-in adds a client card in a modal dialog."""
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.accounts.factories import StaffMemberFactory
 from tests.browser import login as _login
 from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
 
@@ -38,11 +39,19 @@ def test_stylist_sees_masked_phone_and_red_allergy_warning(live_server, page, st
     page.screenshot(path="test-results/customers-card-stylist-tablet.png", full_page=False)
 
 
-def test_reception_adds_walk_in_from_header_dialog(live_server, page, reception):
-    _login(page, live_server, "reception")
+def test_without_bookings_the_header_adds_a_client_card_in_a_modal_dialog(live_server, page, location):
+    """Where the desk cannot book (no location here; or the appointments pages are not installed)
+    the header's walk-in adds a client card: a modal dialog with a backdrop, which Esc closes.
+    (With bookings it is the one walk-in flow: tests/appointments/test_browser_card_and_dialog.py.)"""
+    StaffMemberFactory(user__username="desk", role="receptionist", locations=[])
+    _login(page, live_server, "desk")
     page.click("#quick-add-button")
     dialog = page.locator("#quick-add-dialog")
     expect(dialog).to_be_visible()
+    assert dialog.evaluate("d => d.matches(':modal')")  # showModal(): the page behind is inert
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    page.click("#quick-add-button")
     dialog.locator("#id_name").fill("Emily Clark")
     dialog.locator("#id_phone").fill("139 1234 5678")
     page.screenshot(path="test-results/customers-quick-add.png")

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import timeline
+from customers import card, timeline
 from customers.models import AccessLog, ConsentRecord
 from tests.customers.factories import CustomerFactory, FormulaFactory, PatchTestFactory, TagFactory
 
@@ -77,13 +77,19 @@ def _grow_history(customer, stylist, n):
 
 @pytest.fixture
 def customers_sources_only():
-    """Only customers' own timeline sources: other apps add theirs (one query each)."""
+    """Only customers' own timeline sources and no other app's card panel (customers.card): the
+    other apps add theirs (tests/customers/test_card_summary.py counts appointments')."""
     others = {k: v for k, v in timeline.sources().items() if not k.startswith("customers.")}
+    panels = card.providers()
     for key in others:
         timeline.unregister(key)
+    for key in panels:
+        card.unregister(key)
     yield
     for key, source in others.items():
         timeline.register(key, source)
+    for key, provider in panels.items():
+        card.register(key, provider)
 
 
 def test_card_query_count_exact_and_constant_as_history_grows(

@@ -1,0 +1,167 @@
+"""Messages about appointments, planned from appointments' after-commit events:
+
+- booked → a confirmation now, and reminders before the start (the location's
+  `reminder_hours`, default 24 h and 2 h);
+- moved → the queued messages of the old version are withdrawn, a "changed" notice now and new
+  reminders (every key carries the version, so a re-plan never collides with the old plan);
+- cancelled → everything queued is withdrawn, and a cancellation notice goes out;
+- visit completed → a thank-you after settings.MESSAGING_THANK_YOU_DELAY_MINUTES (withdrawn if
+  the visit is voided before).
+
+Walk-ins, and bookings whose start has passed, get none. The text gives the local time and
+names the zone, and a signed link to confirm or cancel (messaging.views.appointment_link)."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import reminder_hours_list
+from appointments import events
+from appointments.models import Appointment, AppointmentSource, AppointmentStatus, Visit
+from messaging import kinds
+from messaging.services import language_of, message_enqueue, messages_withdraw
+
+logger = logging.getLogger(__name__)
+LINK_SALT = "messaging.appointment-link"
+ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+# Fixed, not the request's locale: the message is in the client's language whoever sends it.
+EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+ZH_WEEKDAYS = "一二三四五六日"
+
+
+def appointment_token(appointment: Appointment) -> str:
+    """Signed, not timestamped: every message about one booking carries the same link."""
+    return signing.Signer(salt=LINK_SALT).sign_object({"a": appointment.pk, "c": appointment.customer_id})
+
+
+def appointment_link(appointment: Appointment) -> str:
+    path = reverse("messaging:appointment", args=[appointment_token(appointment)])
+    return settings.MESSAGING_PUBLIC_URL.rstrip("/") + path
+
+
+def when_text(moment, tz, language: str) -> str:
+    """'Fri 2026-12-04 10:00' / '2026-12-04 周五 10:00', in the location's zone, 24-hour."""
+    local = moment.astimezone(tz)
+    if language.startswith("zh"):
+        return f"{local:%Y-%m-%d} 周{ZH_WEEKDAYS[local.weekday()]} {local:%H:%M}"
+    return f"{EN_WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M}"
+
+
+def _load(appointment_id: int) -> Appointment | None:
+    return (
+        Appointment.objects.select_related("customer", "location")
+        .prefetch_related("items__service", "items__staff")
+        .filter(pk=appointment_id)
+        .first()
+    )
+
+
+def appointment_context(appointment: Appointment) -> dict:
+    language = language_of(appointment.customer)
+    items = list(appointment.items.all())
+    return {
+        "when": when_text(appointment.start, appointment.location.tz, language),
+        "time_zone": appointment.location.time_zone,
+        "services": ", ".join(dict.fromkeys(i.service.name for i in items)),
+        "stylists": ", ".join(dict.fromkeys(i.staff.display_name for i in items)),
+        "link": appointment_link(appointment),
+        "starts_at": appointment.start.isoformat(),
+    }
+
+
+def _enqueue(appointment: Appointment, kind: str, key: str, when, context: dict) -> None:
+    message_enqueue(
+        customer=appointment.customer,
+        kind=kind,
+        key=key,
+        context=context,
+        when=when,
+        location=appointment.location,
+        appointment_id=appointment.pk,
+        appointment_version=appointment.version,
+        link=context["link"],
+    )
+
+
+def plan_appointment_messages(
+    appointment: Appointment, *, changed: bool = False, notice: bool = True
+) -> None:
+    """The confirmation (or change notice, or with `notice` False none) now and the reminders,
+    for the appointment's current version. Nothing for walk-ins or one that has started."""
+    now = timezone.now()
+    if appointment.source == AppointmentSource.WALK_IN or appointment.status not in ACTIVE:
+        return
+    if appointment.start <= now or appointment.customer.erased_at is not None:
+        return
+    context = appointment_context(appointment)
+    prefix = f"appointment:{appointment.pk}:v{appointment.version}"
+    if notice:
+        first = kinds.CHANGED if changed else kinds.CONFIRMATION
+        _enqueue(appointment, first, f"{prefix}:{first}", now, context)
+    for hours in reminder_hours_list(appointment.location.reminder_hours):
+        at = appointment.start - timedelta(hours=hours)
+        if at > now:
+            _enqueue(appointment, kinds.REMINDER, f"{prefix}:reminder:{hours}h", at, context)
+
+
+@transaction.atomic
+def on_appointment_event(event: events.AppointmentEvent) -> None:
+    appointment = _load(event.appointment_id)
+    if appointment is None:
+        return
+    if event.kind == events.BOOKED:
+        plan_appointment_messages(appointment)
+    elif event.kind == events.MOVED:
+        messages_withdraw(
+            appointment_id=appointment.pk,
+            reason="withdrawn: the appointment moved",
+            below_version=event.version,
+        )
+        plan_appointment_messages(appointment, changed=True)
+    elif event.kind == events.CANCELLED:
+        messages_withdraw(appointment_id=appointment.pk, reason="withdrawn: the appointment was cancelled")
+        if appointment.start > timezone.now() and appointment.source != AppointmentSource.WALK_IN:
+            context = appointment_context(appointment)
+            message_enqueue(
+                customer=appointment.customer,
+                kind=kinds.CANCELLED,
+                key=f"appointment:{appointment.pk}:cancelled",
+                context=context,
+                location=appointment.location,
+            )
+
+
+@transaction.atomic
+def on_visit_event(event: events.VisitEvent) -> None:
+    key = f"visit:{event.visit_id}:{kinds.THANK_YOU}"
+    if event.kind == events.VISIT_VOIDED:
+        from messaging.models import OutboundMessage
+
+        OutboundMessage.objects.filter(idempotency_key=key, status=OutboundMessage.Status.QUEUED).update(
+            status=OutboundMessage.Status.SUPPRESSED, reason="withdrawn: the visit was voided"
+        )
+        return
+    visit = (
+        Visit.objects.select_related("customer", "location").prefetch_related("lines").get(pk=event.visit_id)
+    )
+    services = ", ".join(dict.fromkeys(line.description for line in visit.lines.all() if line.service_id))
+    message_enqueue(
+        customer=visit.customer,
+        kind=kinds.THANK_YOU,
+        key=key,
+        context={"services": services},
+        when=timezone.now() + timedelta(minutes=settings.MESSAGING_THANK_YOU_DELAY_MINUTES),
+        location=visit.location,
+    )
+
+
+def subscribe() -> None:
+    events.subscribe(
+        "messaging.appointments", on_appointment_event, kinds=[events.BOOKED, events.MOVED, events.CANCELLED]
+    )
+    events.subscribe("messaging.visits", on_visit_event, kinds=[events.VISIT_COMPLETED, events.VISIT_VOIDED])
