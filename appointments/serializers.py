@@ -1,8 +1,11 @@
 """API shapes of the appointments app. Class names are unique across the project (they become
 OpenAPI component names). Times go out in the location's own zone, with the offset."""
 
+import re
+
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Location, StaffMember
@@ -282,17 +285,26 @@ class VisitVoidInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class WallClockTimeField(serializers.TimeField):
-    """A time of day on the salon's wall clock, to the minute.
+WALL_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
-    Seconds, fractions and any offset a client sends ("14:52:36.32Z") are
-    dropped: a waiting-list window is "from 14:30", never an instant, and the
-    stored value must read back as the plain ``HH:MM:SS`` the schema promises.
+
+@extend_schema_field({"type": "string", "pattern": WALL_CLOCK.pattern, "example": "14:30"})
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on the salon's wall clock, to the minute: "14:30" in and out.
+
+    A waiting-list window is "from 14:30", never an instant, so there is no offset and no
+    fraction. (OpenAPI's `format: time` is RFC 3339's full-time, which requires an offset; the
+    field documents its own pattern instead, and CI's API fuzzing holds it to it.)
     """
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)
+
     def to_internal_value(self, value):
-        parsed = super().to_internal_value(value)
-        return parsed.replace(second=0, microsecond=0, tzinfo=None)
+        if not isinstance(value, str) or not WALL_CLOCK.match(value):
+            raise serializers.ValidationError(_("Give a time of day as HH:MM, e.g. 14:30."))
+        return super().to_internal_value(value).replace(second=0, microsecond=0)
 
 
 class WaitlistEntryInput(serializers.Serializer):
@@ -310,6 +322,8 @@ class WaitlistEntryInput(serializers.Serializer):
 
 class WaitlistEntryOutput(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name")
+    earliest = WallClockTimeField(allow_null=True, read_only=True)
+    latest = WallClockTimeField(allow_null=True, read_only=True)
 
     class Meta:
         model = WaitlistEntry
