@@ -201,6 +201,7 @@ class OTPRequiredMiddleware:
                 reverse("accounts:otp"),
                 reverse("accounts:otp_enrol"),
                 reverse("healthz"),
+                reverse("favicon"),
                 reverse("set_language"),
                 "/" + settings.STATIC_URL.lstrip("/"),
             )

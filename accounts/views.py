@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -117,7 +118,9 @@ def home_page(request):
         "team": list(staff_list_for_location(location=location)) if location else [],
         "panels": home.panels_for(request),
     }
-    return render(request, "accounts/home.html", context)
+    # Times on Today are the location's wall clock, whatever the server's zone.
+    with timezone.override(location.tz if location else timezone.get_current_timezone()):
+        return render(request, "accounts/home.html", context)
 
 
 @login_required

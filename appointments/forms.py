@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from accounts.forms import HourMinuteField
 from accounts.models import Location, StaffMember
+from appointments.catalogue_forms import IsoDateField
 from appointments.models import Product, Service
 from appointments.services import BookingItem, FormulaIn
 from appointments.services.rules import local_dt
@@ -41,16 +43,15 @@ class StyledForm(TextHygieneMixin, forms.Form):
 
 
 def _time_field(required: bool = True, label=None) -> forms.TimeField:
-    return forms.TimeField(
-        label=label or _("Start"),
-        required=required,
-        input_formats=["%H:%M"],
-        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time", "step": 900}),
-    )
+    """A 24-hour time typed as text, like the weekly hours editor's (a browser's time input
+    shows AM/PM in some locales; the salon's clock is 24-hour in both languages)."""
+    return HourMinuteField(label=label or _("Start"), required=required)
 
 
 def _date_field(label=None) -> forms.DateField:
-    return forms.DateField(label=label or _("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    """A date typed as 2026-12-04, like the time off editor's (a browser's date input shows the
+    browser's own format, 12/04/2026 in en-US)."""
+    return IsoDateField(label=label or _("Date"))
 
 
 def short_money(amount: Decimal) -> str:

@@ -25,13 +25,11 @@ from appointments import events
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, Visit
 from messaging import kinds
 from messaging.services import language_of, message_enqueue, messages_withdraw
+from salon_crm import dates
 
 logger = logging.getLogger(__name__)
 LINK_SALT = "messaging.appointment-link"
 ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
-# Fixed, not the request's locale: the message is in the client's language whoever sends it.
-EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-ZH_WEEKDAYS = "一二三四五六日"
 
 
 def appointment_token(appointment: Appointment) -> str:
@@ -45,11 +43,9 @@ def appointment_link(appointment: Appointment) -> str:
 
 
 def when_text(moment, tz, language: str) -> str:
-    """'Fri 2026-12-04 10:00' / '2026-12-04 周五 10:00', in the location's zone, 24-hour."""
-    local = moment.astimezone(tz)
-    if language.startswith("zh"):
-        return f"{local:%Y-%m-%d} 周{ZH_WEEKDAYS[local.weekday()]} {local:%H:%M}"
-    return f"{EN_WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M}"
+    """'Fri 2026-12-04 10:00' / '12月4日 周五 10:00', in the location's zone, 24-hour: the
+    pages' day label (salon_crm.dates), in the client's language whoever sends it."""
+    return dates.when_text(moment, tz, language)
 
 
 def _load(appointment_id: int) -> Appointment | None:

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -109,6 +109,9 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(
         qs.select_related("customer", "location").order_by("-scheduled_for", "-pk"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    labels = {k.key: k.label for k in kinds.kinds()}
+    for message in page:
+        message.kind_label = labels.get(message.kind, message.kind)
     return render(
         request,
         "messaging/log.html",
@@ -236,6 +239,14 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # ---- the client's pages (no login) ------------------------------------------------------------------
 
 
+def _page_language(request: HttpRequest, customer) -> str:
+    """A link from a message opens in the message's language (the client's), unless the client
+    chose one with the page's language switch."""
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
+        return translation.get_language()
+    return services.language_of(customer)
+
+
 def _appointment_from_token(token: str) -> Appointment:
     try:
         data = signing.Signer(salt=LINK_SALT).unsign_object(token)
@@ -274,7 +285,7 @@ def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
         appointment.refresh_from_db()
         changeable = appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
         may_cancel = changeable and appointment.start - timezone.now() >= cutoff
-    language = services.language_of(appointment.customer)
+    language = _page_language(request, appointment.customer)
     context = {
         "appointment": appointment,
         "location": appointment.location,
@@ -285,7 +296,8 @@ def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
         "cutoff_hours": settings.BOOKING_ONLINE_CUTOFF_HOURS,
         "done": done,
     }
-    return render(request, "messaging/appointment_link.html", context)
+    with translation.override(language):
+        return render(request, "messaging/appointment_link.html", context)
 
 
 @public_rate_limit("unsubscribe")
@@ -299,15 +311,16 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         services.unsubscribe(token=token)
         done = True
-    return render(
-        request,
-        "messaging/unsubscribe.html",
-        {
-            "channel": dict(Channel.choices).get(channel, channel),
-            "done": done,
-            "first_name": customer.name[:1],
-        },
-    )
+    with translation.override(_page_language(request, customer)):
+        return render(
+            request,
+            "messaging/unsubscribe.html",
+            {
+                "channel": dict(Channel.choices).get(channel, channel),
+                "done": done,
+                "first_name": customer.name[:1],
+            },
+        )
 
 
 # ---- delivery receipts ------------------------------------------------------------------------------

@@ -121,3 +121,16 @@ class AutoSchema(openapi.AutoSchema):
         if public:
             found["429"] = OpenApiResponse(ApiErrorOutput, description="Too many requests")
         return found
+
+
+def document_server_limits(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation may be answered 414 by the web
+    server in front of Django (gunicorn refuses a request line over 4,094 bytes before the API
+    sees it), so the schema says so instead of promising only the API's own answers."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "414", {"description": "Request line too long (refused by the web server)."}
+                )
+    return result

@@ -198,6 +198,8 @@ LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+# One clock and one calendar style per language: 2026-12-04, 14:00, weeks from Monday.
+FORMAT_MODULE_PATH = "salon_crm.formats"
 USE_I18N = True
 USE_TZ = True
 
@@ -261,6 +263,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "salon_crm.api.document_server_limits",  # the 414 gunicorn answers for a huge request line
+    ],
     # Two different "source" choice sets (how a client found us; how a booking was made).
     "ENUM_NAME_OVERRIDES": {
         "CustomerSourceEnum": "customers.models.SourceChannel",

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from salon_crm.ratelimit import public_rate_limit
-from salon_crm.views import healthz
+from salon_crm.views import favicon, healthz
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -15,6 +15,7 @@ for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "an
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin's own login form counts against the same per-address limit as the login page
     # (this path comes first, so it answers /<admin>/login/; reverse("admin:login") is the same URL).

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 
@@ -63,3 +65,10 @@ def healthz(request):
     else:
         status = "ok"
     return JsonResponse({"status": status, **checks}, status=503 if status == "error" else 200)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers (and bots) ask for whatever a page links: the static icon
+    (static/img/favicon.ico, its hashed URL in production; pages link it and favicon.svg in
+    templates/base.html). Not permanent, so a new icon is picked up."""
+    return redirect(static("img/favicon.ico"))

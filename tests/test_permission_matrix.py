@@ -425,6 +425,7 @@ def _week_form() -> dict:
 PAGES: dict[str, Row] = {
     # the site
     "healthz": Row(ALL),
+    "favicon": Row(ALL),  # a redirect to the static icon
     "set_language": Row(ALL),  # a cookie, nothing stored
     "accounts:home": Row("-YYYYY"),
     "accounts:login": Row(

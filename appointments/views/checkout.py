@@ -192,7 +192,8 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "warnings": warnings,
         "currency": settings.CURRENCY,
     }
-    return render(request, "appointments/checkout.html", context)
+    with timezone.override(location.tz):
+        return render(request, "appointments/checkout.html", context)
 
 
 @login_required

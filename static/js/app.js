@@ -5,7 +5,8 @@
 //   data-confirm="question"  a <form>: ask before submitting
 //   data-print               a button: print the page
 //   data-close-dialog        a button inside a <dialog>: remove the dialog
-//   data-bg="#1a2b3c"        background colour (tag badges, stylist swatches)
+//   data-bg="#1a2b3c"        background colour (tag badges, stylist swatches); a badge's text
+//                            turns black or white, whichever contrasts more with it (>= 4.5:1)
 //   data-staff-colour="#…"   the --staff custom property (calendar column, week, my day)
 //   data-top / data-height   absolute position in CSS px (calendar blocks and shading)
 // Styles are set through element.style (CSSOM), which CSP permits; a value the browser cannot
@@ -20,12 +21,34 @@
     for (let i = 0; i < found.length; i++) fn(found[i]);
   }
 
+  // WCAG relative luminance of a computed "rgb(r, g, b)" colour; null if it is not one.
+  function luminance(rgb) {
+    const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(rgb);
+    if (!m) return null;
+    const c = [m[1], m[2], m[3]].map(function (v) {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  // A stored tag colour may be pale (gold, pink): white text on it would be unreadable.
+  function readableText(el) {
+    if (!el.textContent.trim()) return;
+    const l = luminance(getComputedStyle(el).backgroundColor);
+    if (l === null) return;
+    el.style.color = (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff";
+  }
+
   function paint(root) {
     each(root, "[data-top]", function (el) {
       el.style.top = el.dataset.top + "px";
       el.style.height = el.dataset.height + "px";
     });
-    each(root, "[data-bg]", function (el) { el.style.backgroundColor = el.dataset.bg; });
+    each(root, "[data-bg]", function (el) {
+      el.style.backgroundColor = el.dataset.bg;
+      readableText(el);
+    });
     each(root, "[data-staff-colour]", function (el) { el.style.setProperty("--staff", el.dataset.staffColour); });
   }
 

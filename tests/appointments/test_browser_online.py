@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from appointments.models import Appointment, OnlineClientCheck, WorkingHours
 from customers.models import Customer
+from salon_crm import dates
 from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory
 from tests.browser import login as _login
@@ -107,11 +108,12 @@ def test_day_picker_next_available_and_the_cutoff_on_a_phone(live_server, page, 
     page.screenshot(path=SHOTS + "/online-confirmation-inside-cutoff.png", full_page=True)
     assert Appointment.objects.get().customer.name == "赵六"
 
-    # the same picker in Chinese: weekday columns and 2026-12-04 style dates
+    # the same picker in Chinese: weekday columns, the day as 12月4日 周五 (salon_crm.dates)
     page.goto(f"{live_server.url}/book/{shop.location.code}/?service={shop.cut.pk}&staff={shop.stylist.pk}")
     page.click("#language-switch [data-lang='zh-hans']")
-    expect(page.locator("#online-day")).to_contain_text(first_free.isoformat())
-    expect(page.locator(".day-head")).to_contain_text("星期一")
+    label = dates.day_label(first_free, "zh-hans", shop.location.tz)
+    expect(page.locator("#online-day")).to_have_text(label)
+    expect(page.locator(".day-head")).to_contain_text("周一")
     page.screenshot(path=SHOTS + "/online-picker-zh.png", full_page=True)
 
 

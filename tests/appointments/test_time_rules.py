@@ -265,7 +265,7 @@ def test_receipt_page_shows_the_visit_date_and_the_payment_time(
     monkeypatch.setattr(timezone, "now", lambda: salon.at(9, 30, day=DAY + timedelta(days=1)).astimezone(UTC))
     visit = _pay(salon, appointment, manager.user)
     html = client_as(manager).get(reverse("appointments:receipt", args=[visit.pk])).content.decode()
-    assert '<span id="receipt-time">2027-01-06 11:00 (Asia/Shanghai)</span>' in html
+    assert '<span id="receipt-time">Wed 2027-01-06 11:00 (Asia/Shanghai)</span>' in html
     assert "2027-01-07 09:30" in html[html.index('id="receipt-paid"') :]
 
 
@@ -288,7 +288,7 @@ def test_my_day_has_previous_today_and_next(client_as, salon, at_ten):
     html = (
         client_as(salon.stylist).get(reverse("appointments:my_day"), {"date": "2027-01-09"}).content.decode()
     )
-    assert 'id="my-day-date">2027-01-09' in html
+    assert 'id="my-day-date">Sat 2027-01-09<' in html
     assert 'href="?date=2027-01-08" id="my-day-prev"' in html
     assert 'href="?date=2027-01-06" id="my-day-today"' in html  # the salon's today (the clock)
     assert 'href="?date=2027-01-10" id="my-day-next"' in html

@@ -75,7 +75,8 @@ def test_chinese_client_gets_chinese_time_format(salon, reachable, clock, django
     with django_capture_on_commit_callbacks(execute=True):
         appointment = book(salon)
     confirmation = OutboundMessage.objects.get(appointment_id=appointment.pk, kind=kinds.CONFIRMATION)
-    assert "2027-01-06 周三 10:00（Asia/Shanghai）" in confirmation.body
+    # the pages' day label (salon_crm.dates.day_label): this year's days without the year
+    assert "1月6日 周三 10:00（Asia/Shanghai）" in confirmation.body
 
 
 def test_a_move_withdraws_the_old_plan_and_plans_the_new_version(

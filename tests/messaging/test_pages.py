@@ -3,6 +3,7 @@ template editor with its preview; the client's unsubscribe page; the card's time
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging import dispatch, kinds
 from messaging.models import MessageTemplate, OutboundMessage
@@ -143,3 +144,26 @@ def test_the_unsubscribe_page_asks_then_revokes(client, db):
 def test_the_clients_messages_are_on_the_card_timeline(client_as, reception, log):
     html = client_as(reception).get(reverse("customers:detail", args=[log["emily"].pk])).content.decode()
     assert "SMS sent: Thank you after a visit" in html
+
+
+def test_a_link_opens_in_the_clients_language_unless_they_chose_another(client, db, clock):
+    from appointments.services import BookingItem, appointment_book
+    from messaging.appointment_messages import appointment_token
+    from tests.accounts.factories import LocationFactory, StaffMemberFactory
+    from tests.appointments.factories import ServiceFactory, open_all_week, work_all_week
+
+    location = LocationFactory(code="jingan")
+    open_all_week(location)
+    stylist = StaffMemberFactory(role="stylist", locations=[location], is_bookable=True)
+    work_all_week(stylist, location)
+    cut = ServiceFactory(name="Cut", locations=[location])
+    zhang = CustomerFactory(name="张三", phone="+8613800138000", language="zh-hans")
+    start = clock.now.astimezone(location.tz).replace(hour=10, minute=0) + timezone.timedelta(days=2)
+    booked = appointment_book(
+        customer=zhang, location=location, items=[BookingItem(service=cut, staff=stylist, start=start)],
+        source="front_desk", booked_by=None,
+    )  # fmt: skip
+    url = reverse("messaging:appointment", args=[appointment_token(booked)])
+    assert 'lang="zh-hans"' in client.get(url).content.decode()
+    client.cookies["django_language"] = "en"
+    assert 'lang="en"' in client.get(url).content.decode()
