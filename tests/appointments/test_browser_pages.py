@@ -35,7 +35,8 @@ def test_reception_books_two_services_checks_in_and_checks_out(
     page.click(f'.cal-col[data-staff="{salon.stylist.pk}"] .cal-slot[data-time="10:00"]')
     dialog = page.locator("#dialog")
     expect(dialog.locator("#book-form")).to_be_visible()
-    dialog.locator("#client-lookup").fill("张三")
+    expect(dialog.locator("#client-lookup")).to_be_focused()  # the dialog is open and wired
+    dialog.locator("#client-lookup").press_sequentially("张三")
     dialog.locator(f'[data-pick-customer="{salon.customer.pk}"]').click()
     expect(dialog.locator("#picked-client")).to_contain_text("张三")
     dialog.locator("#id_items-0-service").select_option(str(salon.colour.pk))

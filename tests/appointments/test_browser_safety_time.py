@@ -146,7 +146,8 @@ def test_booking_dialog_refuses_a_past_start_and_a_manager_records_a_past_visit(
         page.click(f'.cal-col[data-staff="{salon.stylist.pk}"] .cal-slot[data-time="09:00"]')
         dialog = page.locator("#dialog")
         expect(dialog.locator("#book-form")).to_be_visible()
-        dialog.locator("#client-lookup").fill("张三")
+        expect(dialog.locator("#client-lookup")).to_be_focused()  # the dialog is open and wired
+        dialog.locator("#client-lookup").press_sequentially("张三")
         dialog.locator(f'[data-pick-customer="{salon.customer.pk}"]').click()
         dialog.locator("#id_items-0-service").select_option(str(salon.cut.pk))
         return dialog

@@ -26,6 +26,15 @@ class Seen:
         return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per request, and a listen backlog that holds every sending thread of every
+    worker at once (socketserver's default of 5 resets the sixth connection, which the
+    dispatcher rightly records as "unknown": the provider may have taken it)."""
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
 @dataclass
 class FakeProvider:
     """answer(seen) -> (status, dict body); default answers like the generic SMS gateway."""
@@ -75,8 +84,7 @@ class FakeProvider:
 
             do_GET = do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
