@@ -407,3 +407,9 @@ class OnlineDetailsForm(StyledForm):
     marketing_consent = forms.BooleanField(
         label=_("Send me offers and news by SMS (you can stop any time)"), required=False
     )
+    code = forms.RegexField(
+        label=_("Code from the SMS (if you asked for one)"),
+        regex=r"^\s*\d{6}\s*$",
+        required=False,
+        error_messages={"invalid": _("The code has 6 digits.")},
+    )

@@ -38,6 +38,7 @@ urlpatterns = [
     path("book/manage/<str:token>/move/", online.manage_move, name="online_move"),
     path("book/<slug:code>/", online.book_start, name="online_book"),
     path("book/<slug:code>/confirm/", online.book_submit, name="online_submit"),
+    path("book/<slug:code>/phone-code/", online.phone_code, name="online_phone_code"),
     path("book/<slug:code>/waitlist/", online.waitlist_submit, name="online_waitlist"),
     # Online bookings held for the desk (phone on file under another name): the Today panel's answers
     path("online-checks/<int:pk>/attach/", held.check_attach, name="online_check_attach"),

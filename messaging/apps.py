@@ -16,7 +16,7 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from accounts import demo, roles
         from accounts.nav import NavItem, register_settings_link
-        from messaging import appointment_messages, clients, timeline
+        from messaging import appointment_messages, clients, online, timeline
         from messaging.demo import seed_messages
         from messaging.roles import ROLE_PERMISSIONS
 
@@ -24,6 +24,7 @@ class MessagingConfig(AppConfig):
         appointment_messages.subscribe()
         timeline.register_source()
         clients.register()
+        online.register()
         demo.register("messaging", seed_messages)
         register_settings_link(
             NavItem(

@@ -209,6 +209,10 @@ CURRENCY = env.str("SALON_CURRENCY", default="CNY")
 BOOKING_CANCEL_POLICY_HOURS = env.int("BOOKING_CANCEL_POLICY_HOURS", default=24)
 BOOKING_SLOT_MINUTES = env.int("BOOKING_SLOT_MINUTES", default=15)
 BOOKING_ONLINE_CUTOFF_HOURS = env.int("BOOKING_ONLINE_CUTOFF_HOURS", default=24)
+# The online page offers a one-time SMS code to prove the phone (a proven phone books onto the
+# client on file whatever name is typed). Off by default: it needs an SMS provider
+# (MESSAGING_SMS); without a code, a phone on file under another name is held for the desk.
+ONLINE_BOOKING_PHONE_CODE = env.bool("ONLINE_BOOKING_PHONE_CODE", default=False)
 # Online booking's rate limits (per client address, per phone) are in RATE_LIMITS below.
 
 STATIC_URL = "static/"

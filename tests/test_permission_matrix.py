@@ -521,6 +521,11 @@ PAGES: dict[str, Row] = {
         ALL, ALL, kwargs=lambda s: {"token": manage_token(s.booked)},
         data=lambda s: {"start": iso(s.at(s.day, 19)), "staff": s.staff["stylist"].pk},
     ),
+    # the one-time code for the phone: off unless ONLINE_BOOKING_PHONE_CODE (a 404 for everyone here;
+    # tests/appointments/test_online_phone_code.py covers it switched on)
+    "appointments:online_phone_code": Row(
+        "......", NONE, kwargs=lambda s: {"code": s.home.code}, data=lambda s: {"phone": "13800138777"}
+    ),
     # online bookings held for the desk (a phone on file under another name): the Today panel
     "appointments:online_check_attach": Row("-.....", "--Y-YY", kwargs=lambda s: {"pk": _held(s).pk}, data=lambda s: {}),
     "appointments:online_check_separate": Row(

@@ -11,10 +11,14 @@ so the client on file shows no trace of it. The desk sees the held bookings on t
 and either attaches one to the client on file (`online_check_attach`: customer_merge of the
 provisional client into them, which moves the booking) or confirms a different person
 (`online_check_separate`: the provisional client stays, optionally with a phone of its own).
-A one-time SMS code could prove the phone instead, once messaging sends SMS."""
+Or the client proves the phone with a one-time SMS code (settings.ONLINE_BOOKING_PHONE_CODE,
+off by default: it needs an SMS provider): a proven phone books onto the client on file whatever
+name was typed. The code comes from the registered PhoneProver (messaging registers one:
+appointments never imports messaging)."""
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -74,6 +78,32 @@ def names_agree(typed: str, on_file: str) -> bool:
 
 
 @dataclass(frozen=True)
+class PhoneProver:
+    """Sends a one-time code to a phone and checks it (registered by messaging)."""
+
+    send: Callable[..., None]  # send(phone=, location=); ValidationError when over its limit
+    check: Callable[..., bool]  # check(phone=, code=) -> True once for the right, fresh code
+
+
+_PROVER: list[PhoneProver] = []
+
+
+def register_phone_prover(prover: PhoneProver) -> None:
+    _PROVER[:] = [prover]
+
+
+def unregister_phone_prover() -> None:
+    _PROVER.clear()
+
+
+def phone_prover() -> PhoneProver | None:
+    """The prover, when the setting offers codes on the online page (None otherwise)."""
+    from django.conf import settings
+
+    return _PROVER[0] if _PROVER and settings.ONLINE_BOOKING_PHONE_CODE else None
+
+
+@dataclass(frozen=True)
 class _Who:
     customer: Customer | NewCustomer
     held: bool  # the phone is on file for a client whose name does not agree
@@ -91,13 +121,14 @@ def _provisional(name: str, phone: str) -> Customer:
     return customer_create(user=None, name=name, phone="", source=SourceChannel.ONLINE)
 
 
-def _online_client(name: str, phone: str) -> _Who:
-    """The client on file with this phone (E.164) when the names agree; a new client when no
-    one has the phone; otherwise a provisional client, held for the desk."""
+def _online_client(name: str, phone: str, phone_proven: bool = False) -> _Who:
+    """The client on file with this phone (E.164) when the names agree or the phone was proven
+    with a code; a new client when no one has the phone; otherwise a provisional client, held
+    for the desk."""
     on_file = Customer.objects.filter(phone=phone).first()
     if on_file is None:
         return _Who(NewCustomer(name=name, phone=phone, source=SourceChannel.ONLINE), held=False)
-    if on_file.erased_at is None and names_agree(name, on_file.name):
+    if on_file.erased_at is None and (phone_proven or names_agree(name, on_file.name)):
         return _Who(on_file, held=False)
     return _Who(_provisional(name, phone), held=True)
 
@@ -117,14 +148,16 @@ def online_book(
     name: str,
     phone: str,
     marketing_consent: bool = False,
+    phone_proven: bool = False,
 ) -> Appointment:
     """Book as the client (no staff user): patch-test warnings refuse (SafetyWarningsError),
     a time in the past or taken is refused as for the desk. On the client on file only when
     name and phone agree; a phone on file under another name is held for the desk (an
     OnlineClientCheck, see the module's note). The client's answer looks the same either way,
-    so the page tells no one whether a phone is on file."""
+    so the page tells no one whether a phone is on file. `phone_proven`: the caller checked a
+    one-time code sent to the phone (PhoneProver), so the phone's client is the booker."""
     name, phone = (name or "").strip(), phone_normalise(phone)
-    who = _online_client(name, phone)
+    who = _online_client(name, phone, phone_proven)
     appointment = appointment_book(
         customer=who.customer,
         location=location,

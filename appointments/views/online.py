@@ -40,7 +40,7 @@ from appointments.services import (
     online_book,
     online_waitlist_add,
 )
-from appointments.services.online import OnlineDays, online_days, spread_over_stylists
+from appointments.services.online import OnlineDays, online_days, phone_prover, spread_over_stylists
 from appointments.services.rules import local_date
 from customers.services import duplicate_phone_owner, phone_normalise
 from salon_crm.errors import Conflict
@@ -234,6 +234,7 @@ def _details(request, location, service, staff, start, form, status=200, **extra
             "form": form,
             # Told before booking: inside the cut-off, changes will need a call.
             "inside_cutoff": start_dt - timezone.now() < _cutoff(),
+            "phone_code": phone_prover() is not None,
             **extra,
         },
         status=status,
@@ -259,6 +260,13 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
     if _phone_over_limit(request, phone):
         return _too_many(request, location)
     slots_url = reverse("appointments:online_book", args=[code]) + f"?service={service.pk}&staff=any"
+    prover = phone_prover()
+    proven = False
+    if prover is not None and data.get("code"):
+        proven = prover.check(phone=phone, code=data["code"].strip())
+        if not proven:
+            form.add_error("code", _("That code is not right or has expired. Ask for a new one."))
+            return _details(request, location, service, staff, start, form, status=400)
     try:
         appointment = online_book(
             location=location,
@@ -268,6 +276,7 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
             name=data["name"],
             phone=phone,
             marketing_consent=data["marketing_consent"],
+            phone_proven=proven,
         )
     except SafetyWarningsError:
         form.add_error(
@@ -291,6 +300,37 @@ def book_submit(request: HttpRequest, code: str) -> HttpResponse:
                 form.add_error(None, message)
         return _details(request, location, service, staff, start, form, status=400, slots_url=slots_url)
     return redirect(reverse("appointments:online_manage", args=[manage_token(appointment)]) + "?new=1")
+
+
+@require_POST
+@book_rate_limit
+def phone_code(request: HttpRequest, code: str) -> HttpResponse:
+    """The details page's "Send me a code" (htmx): a one-time code by SMS to the phone typed,
+    when the setting offers it. Answers a line for the page's status box; never says whether
+    the phone is on file."""
+    location = _location(code)
+    prover = phone_prover()
+    if prover is None:
+        raise Http404("No codes here")
+    # Every answer is a 200 with the line to show (htmx swaps only 2xx answers into the page).
+    try:
+        phone = phone_normalise(request.POST.get("phone", ""))
+    except ValidationError:
+        phone = None
+    if phone is None:
+        text = _("Enter a valid mobile number first.")
+    elif not phone:
+        text = _("Type your mobile number first.")
+    elif _phone_over_limit(request, phone):
+        text = _("Too many tries for this number; please try again later.")
+    else:
+        try:
+            prover.send(phone=phone, location=location)
+        except ValidationError as exc:
+            text = " ".join(exc.messages)
+        else:
+            text = _("We sent a 6-digit code to your phone. Type it below.")
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
 @require_POST

@@ -178,3 +178,38 @@ def test_a_strangers_name_with_a_clients_phone_is_held_for_the_desk(live_server,
     zhang = Customer.objects.get(name="Zhang Wei")
     assert (str(zhang.phone), zhang.appointments.count()) == ("+8613600002222", 1)
     assert set(OnlineClientCheck.objects.values_list("status", flat=True)) == {"attached", "separate"}
+
+
+def test_a_code_by_sms_proves_the_phone_and_books_onto_its_client(live_server, page, shop, settings):
+    """ONLINE_BOOKING_PHONE_CODE on: "Send me a code", the code from the SMS, and the booking
+    goes on Li Mei's file although another name was typed."""
+    import re
+
+    from messaging import dispatch
+    from messaging.channels import local
+
+    settings.ONLINE_BOOKING_PHONE_CODE = True
+    local.outbox.clear()
+    li_mei = CustomerFactory(name="Li Mei", phone=PHONE)
+    day = _today(shop) + timedelta(days=4)
+    _phone(page)
+    page.goto(
+        f"{live_server.url}/book/{shop.location.code}/"
+        f"?service={shop.cut.pk}&staff={shop.other_stylist.pk}&date={day.isoformat()}"
+    )
+    page.locator("#online-slots a", has_text="11:00").click()
+    page.fill("#id_name", "Mei")  # how she signs her messages, not the name on file
+    page.fill("#id_phone", "137 0000 1234")
+    page.click("#send-code")
+    expect(page.locator("#code-status")).to_have_text("We sent a 6-digit code to your phone. Type it below.")
+    dispatch.dispatch_pass()
+    [sms] = [m for m in local.outbox if m.kind == "phone_code"]
+    page.fill("#id_code", re.search(r"\b(\d{6})\b", sms.body).group(1))
+    page.screenshot(path=SHOTS + "/online-phone-code.png", full_page=True)
+    from tests.axe import assert_no_serious_violations
+
+    assert_no_serious_violations(page, "online-phone-code")
+    page.click("#online-book")
+    expect(page.locator("#booked-ok")).to_be_visible()
+    assert list(Appointment.objects.values_list("customer", flat=True)) == [li_mei.pk]
+    assert not OnlineClientCheck.objects.exists()

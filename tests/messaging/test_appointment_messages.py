@@ -191,3 +191,24 @@ def test_a_tampered_link_is_404(client, salon, reachable):
     appointment = book(salon)
     token = appointment_token(appointment)
     assert client.get(reverse("messaging:appointment", args=[token[:-2] + "xx"])).status_code == 404
+
+
+def test_the_demo_salons_upcoming_bookings_have_their_reminders_planned_once(db):
+    from django.core.management import call_command
+    from django.utils import timezone as tz
+
+    from appointments.models import Appointment, AppointmentStatus
+    from messaging.models import OutboundMessage
+
+    call_command("seed_demo", "--password", "demo-pass-123")
+    upcoming = Appointment.objects.filter(
+        start__gt=tz.now() + tz.timedelta(hours=25),
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED],
+    )
+    assert upcoming.exists()
+    reminders = OutboundMessage.objects.filter(kind="appointment_reminder")
+    planned = set(reminders.values_list("appointment_id", flat=True))
+    assert set(upcoming.values_list("pk", flat=True)) <= planned  # 24 h and 2 h before each
+    count = reminders.count()
+    call_command("seed_demo", "--password", "demo-pass-123")
+    assert reminders.count() == count
