@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template import Context, Engine
+from django.template.base import Node
 from django.template.exceptions import TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,15 @@ from messaging.models import MessageTemplate, OutboundMessage, PhoneCode
 S = OutboundMessage.Status
 UNSUBSCRIBE_SALT = "messaging.unsubscribe"
 _ENGINE = Engine(autoescape=False, libraries={})  # plain text: no HTML escaping, no custom tags
+_REFUSED_NODES = {
+    "IncludeNode",
+    "ExtendsNode",
+    "DebugNode",
+    "LoadNode",
+    "BlockNode",
+    "CsrfTokenNode",
+    "URLNode",
+}
 
 
 # ---- rendering --------------------------------------------------------------------------------
@@ -58,16 +68,24 @@ def render(text: str, context: dict) -> str:
     as an error message rather than crashing the dispatcher (the edit page refuses bad syntax)."""
     try:
         return _ENGINE.from_string(text).render(Context(context, autoescape=False)).strip()
-    except TemplateSyntaxError as exc:
+    except Exception as exc:  # a bad template must never stop a send or a page
         return f"[template error: {exc}]"
 
 
 def template_check(text: str) -> None:
     """ValidationError (no field) when `text` is not a valid template."""
     try:
-        _ENGINE.from_string(text)
+        template = _ENGINE.from_string(text)
     except TemplateSyntaxError as exc:
         raise ValidationError(_("The template has an error: %(e)s") % {"e": exc}) from exc
+    # A message is text with values: tags that read files, other templates or the server's
+    # state ({% include %}, {% extends %}, {% debug %}, {% load %}, ...) have no place in it.
+    used = {type(node).__name__ for node in template.nodelist.get_nodes_by_type(Node)}
+    refused = sorted(used & _REFUSED_NODES)
+    if refused:
+        raise ValidationError(
+            _("Messages cannot use these template tags: %(tags)s.") % {"tags": ", ".join(refused)}
+        )
 
 
 def _base_context(customer: Customer | None, location: Location | None) -> dict:

@@ -56,7 +56,7 @@ class HttpSmsChannel(ChannelBackend):
             raise PermissionDenied("bad signature")
         try:
             data = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
             return []
         items = data if isinstance(data, list) else [data]
         return [

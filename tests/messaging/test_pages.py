@@ -167,3 +167,32 @@ def test_a_link_opens_in_the_clients_language_unless_they_chose_another(client, 
     assert 'lang="zh-hans"' in client.get(url).content.decode()
     client.cookies["django_language"] = "en"
     assert 'lang="en"' in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("{% include 'messaging/log.html' %}", "IncludeNode"),
+        ("Hi {% debug %}", "DebugNode"),
+        ("{% if client_name %}{% include 'x' %}{% endif %}", "IncludeNode"),
+        ("{% extends 'base.html' %}", "ExtendsNode"),
+        ("{% load static %}", "The template has an error"),
+        ("{% if client_name %}no end", "The template has an error"),
+    ],
+)
+def test_template_edit_refuses_tags_that_read_files_or_the_server(client_as, manager, body, error):
+    """A manager's template is text with values; an {% include %} used to reach the renderer
+    (a 500 on the preview, an `unknown` at send time), {% debug %} would print the server's state."""
+    template = MessageTemplate.objects.get(kind=kinds.REMINDER, channel="sms", language="en")
+    before = template.body
+    response = client_as(manager).post(reverse("messaging:template_edit", args=[template.pk]), {"body": body})
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    template.refresh_from_db()
+    assert template.body == before
+
+
+def test_a_template_that_fails_at_render_time_never_stops_a_send(clock):
+    from messaging.services import render
+
+    assert render("{% include 'nowhere.txt' %}", {}).startswith("[template error:")
