@@ -4,6 +4,7 @@ stated reason on a bare machine (and fail them in CI, where everything must run)
 
 import os
 import shutil
+import time
 
 import pytest
 from django.conf import settings
@@ -145,3 +146,48 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "locale": "en-US"}
+
+
+# ---- what a browser test's page did, printed when the test fails ----------------------------
+# A browser failure ("waited 30 s for a row") says nothing about why; the page's requests,
+# their answers and its console say whether the request left, came back, or was never made.
+
+
+@pytest.fixture(autouse=True)
+def _page_journal(request):
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    journal: list[str] = []
+    request.node.page_journal = journal
+    started: dict = {}
+    t0 = time.monotonic()
+
+    def stamp(text):
+        journal.append(f"{time.monotonic() - t0:7.3f}s {text}")
+
+    def on_request(r):
+        started[id(r)] = time.monotonic()
+        stamp(f"→ {r.method} {r.url}")
+
+    def on_finished(r):
+        response = r.response()
+        took = time.monotonic() - started.get(id(r), t0)
+        stamp(f"← {response.status if response else '?'} {r.method} {r.url} ({took * 1000:.0f} ms)")
+
+    page.on("request", on_request)
+    page.on("requestfinished", on_finished)
+    page.on("requestfailed", lambda r: stamp(f"✗ {r.method} {r.url}: {r.failure}"))
+    page.on("console", lambda m: stamp(f"console.{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: stamp(f"page error: {e}"))
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    journal = getattr(item, "page_journal", None)
+    if report.when == "call" and report.failed and journal:
+        report.sections.append(("page journal (last 200 events)", "\n".join(journal[-200:])))
+    return report
