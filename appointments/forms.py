@@ -309,6 +309,25 @@ class CheckoutForm(StyledForm):
     # Shown when the quote is a price override (far below the catalogue, or nothing to pay).
     price_reason = forms.CharField(label=_("Reason for the price"), max_length=200, required=False)
 
+    def __init__(self, *args, amount_kinds=(), **kwargs):
+        """`amount_kinds`: line kinds sold for a typed amount (a stored-value top-up): one
+        optional amount field each, `sell_<key>`."""
+        self.amount_kinds = list(amount_kinds)
+        super().__init__(*args, **kwargs)
+        for kind in self.amount_kinds:
+            self.fields[f"sell_{kind.key}"] = forms.DecimalField(
+                label=kind.label, required=False, **MONEY, widget=forms.NumberInput(attrs={"step": "0.01"})
+            )
+            self.fields[f"sell_{kind.key}"].widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def amount_fields(self):
+        return [self[f"sell_{kind.key}"] for kind in self.amount_kinds]
+
+    def amount_lines(self) -> list[tuple[str, Decimal]]:
+        """(kind, amount) of every amount field filled with more than zero."""
+        data = getattr(self, "cleaned_data", {}) or {}
+        return [(k.key, data[f"sell_{k.key}"]) for k in self.amount_kinds if data.get(f"sell_{k.key}")]
+
 
 class VoidForm(StyledForm):
     reason = forms.CharField(label=_("Reason"), max_length=200)

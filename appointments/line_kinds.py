@@ -8,7 +8,10 @@ handlers, and they go through the same checkout, receipt and void as a haircut:
 - `sold(visit, visit_line, line)` runs inside the checkout's transaction once the VisitLine is
   saved (credit the stored value, open the package); raising rolls the checkout back;
 - `voided(visit, visit_line)` runs inside the void's transaction (take the top-up back);
-  raising rolls the void back. A kind with `sold` must have `voided`."""
+  raising rolls the void back. A kind with `sold` must have `voided`.
+
+A kind registered with `by_amount=True` is sold for an amount the desk types (a top-up): the
+checkout page offers an amount field for it beside the lines."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,19 +52,26 @@ class LineKind:
     price: PriceFn
     sold: Callable | None = None  # sold(visit, visit_line, line)
     voided: Callable | None = None  # voided(visit, visit_line)
+    by_amount: bool = False  # the checkout page offers an amount field for it
 
 
 _KINDS: dict[str, LineKind] = {}
 
 
 def register_line_kind(
-    key: str, label, *, price: PriceFn, sold: Callable | None = None, voided: Callable | None = None
+    key: str,
+    label,
+    *,
+    price: PriceFn,
+    sold: Callable | None = None,
+    voided: Callable | None = None,
+    by_amount: bool = False,
 ) -> None:
     if (sold is None) != (voided is None):
         raise ValueError(f"line kind {key!r}: give both a sold and a voided handler, or neither")
     if len(key) > 24:
         raise ValueError(f"line kind {key!r}: at most 24 characters (VisitLine.kind)")
-    _KINDS[key] = LineKind(key, label, price, sold, voided)
+    _KINDS[key] = LineKind(key, label, price, sold, voided, by_amount)
 
 
 def unregister_line_kind(key: str) -> None:
@@ -83,6 +93,11 @@ def line_kind_registered(
 
 def line_kind(key: str) -> LineKind | None:
     return _KINDS.get(key)
+
+
+def kinds_sold_by_amount() -> list[LineKind]:
+    """The kinds the checkout page sells for a typed amount, in registration order."""
+    return [k for k in _KINDS.values() if k.by_amount]
 
 
 def _service_price(line: CheckoutLine) -> tuple[str, Decimal]:

@@ -8,7 +8,8 @@ coupons with a handler pair:
   (credit the ledger back); raising rolls the void back.
 
 A method with a charge handler must have a refund handler: money taken through a ledger must be
-given back through it when the visit is voided."""
+given back through it when the visit is voided. `available(customer)` (optional) says what the
+client has to pay with ("1,250 points = ¥12.50"), shown on the checkout page; None for nothing."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,19 +26,25 @@ class PaymentMethod:
     label: str  # lazy translation
     charge: PaymentHandler | None = None
     refund: PaymentHandler | None = None
+    available: Callable | None = None  # available(customer) -> str | None
 
 
 _METHODS: dict[str, PaymentMethod] = {}
 
 
 def register_payment_method(
-    key: str, label, *, charge: PaymentHandler | None = None, refund: PaymentHandler | None = None
+    key: str,
+    label,
+    *,
+    charge: PaymentHandler | None = None,
+    refund: PaymentHandler | None = None,
+    available: Callable | None = None,
 ) -> None:
     if (charge is None) != (refund is None):
         raise ValueError(f"payment method {key!r}: give both a charge and a refund handler, or neither")
     if len(key) > 24:
         raise ValueError(f"payment method {key!r}: at most 24 characters (Payment.method)")
-    _METHODS[key] = PaymentMethod(key, label, charge, refund)
+    _METHODS[key] = PaymentMethod(key, label, charge, refund, available)
 
 
 def unregister_payment_method(key: str) -> None:
@@ -62,6 +69,18 @@ def payment_method(key: str) -> PaymentMethod | None:
 
 def payment_method_choices() -> list[tuple[str, str]]:
     return [(m.key, m.label) for m in _METHODS.values()]
+
+
+def payment_balances(customer) -> list[tuple[str, str]]:
+    """(label, what the client has) for every method that can say (the checkout page)."""
+    if customer is None:
+        return []
+    rows = []
+    for method in _METHODS.values():
+        text = method.available(customer) if method.available else None
+        if text:
+            rows.append((str(method.label), text))
+    return rows
 
 
 def payment_label(key: str) -> str:

@@ -35,6 +35,7 @@ from appointments.models import (
 )
 from appointments.payments import payment_label
 from appointments.services import rules
+from appointments.visit_hooks import receipt_rows
 from customers.models import Customer, PatchTest
 from customers.safety import CODE_LABELS, SafetyWarning, customer_safety_warnings
 
@@ -542,4 +543,6 @@ def receipt_data(visit: Visit) -> dict:
             for p in pays
         ],
         "void_reason": visit.void_reason,
+        # What other apps print for the visit (loyalty: the balances after it).
+        "balances": [{"label": label, "value": value} for label, value in receipt_rows(visit)],
     }

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "customers",
     "appointments",
     "messaging",
+    "loyalty",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "salon_crm.tasks.heartbeat", "schedule": timedelta(minutes=5)},
     # The outbox's dispatcher (messaging.tasks): due messages go out within a minute.
     "messaging-dispatch": {"task": "messaging.dispatch_tick", "schedule": timedelta(minutes=1)},
+    # Points past their last day expire, oldest first (loyalty.tasks); 02:30 server time.
+    "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=30)},
 }
 
 # Security: strict unless DEBUG. TLS is terminated in front of the app (load balancer).

@@ -274,6 +274,7 @@ def _admin_objects(s: Seed) -> dict[str, object]:
         "appointments.waitlistentry": s.waitlist,
         "messaging.messagetemplate": _template(s),
         "messaging.outboundmessage": _message(s),
+        **_loyalty_objects(s),
         "unsubscribe": _unsubscribe_token(s),  # made with the world, not inside a request's savepoint
     }
 
@@ -397,6 +398,26 @@ def _unsubscribe_token(s: Seed) -> str:
         Customer.objects.filter(pk=s.customer.pk).update(consent_email=True)
         s.objects["unsubscribe"] = unsubscribe_url(s.customer, "email").rstrip("/").rsplit("/", 1)[1]
     return s.objects["unsubscribe"]
+
+
+def _loyalty_objects(s: Seed) -> dict:
+    """The client holds ¥500 of stored value (a refund has something to pay back); the seed's
+    visit earned points, so the settings row exists."""
+    from django.db import transaction
+
+    from loyalty import services
+    from loyalty.models import LoyaltySettings, PointsEntry, StoredValueEntry, TopUpRule
+
+    with transaction.atomic():
+        account = services.account_locked(s.customer)
+        services._value_entry(account, kind="adjust", principal=Decimal("500.00"), bonus=Decimal("50.00"))
+    return {
+        "loyalty.loyaltyaccount": account,
+        "loyalty.loyaltysettings": LoyaltySettings.current(),
+        "loyalty.pointsentry": PointsEntry.objects.order_by("pk").first(),
+        "loyalty.storedvalueentry": StoredValueEntry.objects.order_by("pk").first(),
+        "loyalty.topuprule": TopUpRule.objects.create(pay_at_least=Decimal("1000"), bonus=Decimal("100")),
+    }
 
 
 def _template(s: Seed):
@@ -602,6 +623,20 @@ PAGES: dict[str, Row] = {
     ),
     "messaging:unsubscribe": Row(ALL, ALL, kwargs=lambda s: {"token": _unsubscribe_token(s)}, data=lambda s: {}),
     "messaging:receipts": Row("......", NONE, kwargs=lambda s: {"provider": "locmem"}, data=lambda s: {}),
+    # loyalty (issue 11): adjusting points and refunding stored value are a manager's (clients
+    # are chain-wide: the far manager too); the rules are the owner's
+    "loyalty:points_adjust": Row("---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"points": "10", "reason": "matrix"}),
+    "loyalty:stored_value_refund": Row(
+        "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"amount": "10.00", "method": "cash", "reason": "matrix"}
+    ),
+    "loyalty:settings": Row(
+        "-----Y", "-----Y",
+        data=lambda s: {
+            "s-points_per_unit": "2", "s-points_per_currency_unit": "100", "s-points_expiry_months": "12",
+            "s-birthday_coupon_value": "50", "s-birthday_lead_days": "7",
+            "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
+        },
+    ),
 }  # fmt: skip
 
 
@@ -673,6 +708,13 @@ API: dict[str, Row] = {
     "api-waitlist-status": Row(
         "-.....", "-YY-YY", kwargs=lambda s: {"pk": s.waitlist.pk}, data=lambda s: {"status": "cancelled"}
     ),
+    "api-customer-loyalty": Row("--YYYY", kwargs=CLIENT),
+    "api-customer-points-adjust": Row(
+        "-.....", "---YYY", kwargs=CLIENT, data=lambda s: {"points": 10, "reason": "matrix"}
+    ),
+    "api-customer-stored-value-refund": Row(
+        "-.....", "---YYY", kwargs=CLIENT, data=lambda s: {"amount": "10.00", "method": "cash", "reason": "matrix"}
+    ),
 }  # fmt: skip
 
 # The Django admin. Only owners and managers have admin access (is_staff); every model's pages
@@ -716,6 +758,11 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "appointments.waitlistentry":       ("---YYY", NONE,     "----YY", NONE),
     "messaging.messagetemplate":        ("---YYY", NONE,     "---YYY", NONE),
     "messaging.outboundmessage":        ("---YYY", NONE,     "----YY", NONE),
+    "loyalty.loyaltysettings":          ("-----Y", NONE,     "-----Y", NONE),
+    "loyalty.topuprule":                ("-----Y", "-----Y", "-----Y", "-----Y"),
+    "loyalty.loyaltyaccount":           ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.pointsentry":              ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.storedvalueentry":         ("---YYY", NONE,     "---YYY", NONE),
 }  # fmt: skip
 
 ADMIN_SITE: dict[str, Row] = {

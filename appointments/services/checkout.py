@@ -6,7 +6,8 @@ override (a line more than PRICE_OVERRIDE_SHARE below its catalogue price, the w
 far below its catalogue value, or nothing to pay): visit_checkout then wants a reason or a user
 with appointments.override_price, and records both on the visit. Money handlers of other apps run inside these
 transactions: a payment method's charge (checkout) and refund (void), a line kind's sold and
-voided (appointments.payments, appointments.line_kinds)."""
+voided, and the visit hooks (appointments.payments, appointments.line_kinds,
+appointments.visit_hooks)."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,7 @@ from appointments.payments import payment_method
 from appointments.services import rules
 from appointments.services.booking import appointment_lock, require_status
 from appointments.services.checks import check_on_its_day, safety_gate
+from appointments.visit_hooks import visit_hooks
 from customers.models import Customer
 from salon_crm.errors import Conflict
 
@@ -301,6 +303,8 @@ def visit_checkout(
         price_override_by=by if quote.needs_override else None,
     )
     _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
+    for hook in visit_hooks():
+        hook.completed(visit)
     if appointment is not None:
         appointment.status = AppointmentStatus.COMPLETED
         appointment.completed_at = now
@@ -341,5 +345,7 @@ def visit_void(*, visit: Visit, by, reason: str) -> Visit:
         kind = line_kind(visit_line.kind)
         if kind is not None and kind.voided is not None:
             kind.voided(visit, visit_line)
+    for hook in visit_hooks():
+        hook.voided(visit)
     events.visit_event(events.VISIT_VOIDED, visit, by=by)
     return visit

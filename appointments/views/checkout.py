@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from appointments import selectors
 from appointments.forms import CheckoutForm, CheckoutLineFormSet, PaymentFormSet, VoidForm
+from appointments.line_kinds import kinds_sold_by_amount
 from appointments.models import Appointment, Visit, VisitLine
-from appointments.payments import payment_method_choices
+from appointments.payments import payment_balances, payment_method_choices
 from appointments.services import (
     CheckoutLine,
     PaymentIn,
@@ -37,8 +38,9 @@ from salon_crm.errors import Conflict
 BLANK_PRODUCT_ROWS = 2
 
 
-def _checkout_lines(lines) -> list[CheckoutLine]:
-    """The filled, not removed rows of the line formset as the service's input."""
+def _checkout_lines(lines, form=None) -> list[CheckoutLine]:
+    """The filled, not removed rows of the line formset as the service's input, then what the
+    form's amount fields sell (a stored-value top-up)."""
     result = []
     for data in (f.cleaned_data for f in lines.forms):
         if not (data.get("service") or data.get("product")) or data.get("DELETE"):
@@ -54,6 +56,8 @@ def _checkout_lines(lines) -> list[CheckoutLine]:
                 discount=data.get("discount") or Decimal("0"),
             )
         )
+    if form is not None:
+        result += [CheckoutLine(kind=key, unit_price=amount) for key, amount in form.amount_lines()]
     return result
 
 
@@ -84,9 +88,10 @@ def _forms(request: HttpRequest, appointment: Appointment | None, location):
         "staff": selectors.staff_bookable(location=location),
     }
     pay_kwargs = {"methods": payment_method_choices()}
+    amount_kinds = kinds_sold_by_amount()
     if request.method == "POST":
         return (
-            CheckoutForm(request.POST),
+            CheckoutForm(request.POST, amount_kinds=amount_kinds),
             CheckoutLineFormSet(request.POST, prefix="lines", form_kwargs=line_kwargs),
             PaymentFormSet(request.POST, prefix="pay", form_kwargs=pay_kwargs),
         )
@@ -98,13 +103,14 @@ def _forms(request: HttpRequest, appointment: Appointment | None, location):
     lines = CheckoutLineFormSet(
         initial=rows + [{"quantity": 1}] * BLANK_PRODUCT_ROWS, prefix="lines", form_kwargs=line_kwargs
     )
-    # The whole amount in cash by default: the desk changes the method or splits it.
+    # The whole amount in cash by default: the desk changes the method or splits it (three rows:
+    # e.g. stored value, points and cash for the rest).
     quote = _quote_or_none(booked, 0)
     due = quote.total if quote else None
     payments = PaymentFormSet(
-        initial=[{"method": "cash", "amount": due or None}, {}], prefix="pay", form_kwargs=pay_kwargs
+        initial=[{"method": "cash", "amount": due or None}, {}, {}], prefix="pay", form_kwargs=pay_kwargs
     )
-    return CheckoutForm(), lines, payments
+    return CheckoutForm(amount_kinds=amount_kinds), lines, payments
 
 
 def _customer(request: HttpRequest, appointment: Appointment | None) -> Customer | None:
@@ -122,7 +128,7 @@ def _checkout(request, *, form, lines, payments, appointment, customer, location
             customer=customer,
             by=request.user,
             appointment=appointment,
-            lines=_checkout_lines(lines),
+            lines=_checkout_lines(lines, form),
             discount=form.cleaned_data.get("discount") or Decimal("0"),
             payments=[
                 PaymentIn(method=p["method"], amount=p["amount"], reference=p.get("reference", ""))
@@ -158,7 +164,9 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     # (a row may still lack its method while the desk splits the amount).
     priced = request.method == "POST" and form.is_valid() and lines.is_valid()
     valid = priced and payments.is_valid()
-    totals = _quote_or_none(_checkout_lines(lines), form.cleaned_data.get("discount")) if priced else None
+    totals = (
+        _quote_or_none(_checkout_lines(lines, form), form.cleaned_data.get("discount")) if priced else None
+    )
     if request.method == "POST" and request.POST.get("recalc"):
         context = {"totals": totals, "form": form, "balance": _balance(totals, payments)}
         return render(request, "appointments/checkout.html#totals", context)
@@ -191,6 +199,7 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "totals": totals,
         "warnings": warnings,
         "currency": settings.CURRENCY,
+        "balances": payment_balances(customer),
     }
     with timezone.override(location.tz):
         return render(request, "appointments/checkout.html", context)

@@ -155,7 +155,9 @@ def test_next_visit_and_receipt(salon, reception, booked, django_assert_num_quer
     visit = visit_get(pk=visit.pk)
     suggestion = next_visit_suggestion(visit)
     assert (suggestion.date, suggestion.service) == (date(2027, 2, 17), salon.colour)  # 6 Jan + 42 days
-    with django_assert_num_queries(0):
+    # nothing for the visit's own rows (prefetched); loyalty's balances after it: the account,
+    # then the points rows of this visit (last, counts, balance) and its stored-value rows (none)
+    with django_assert_num_queries(5):
         receipt = receipt_data(visit)
     assert receipt["total"] == Decimal("880.00")
     assert receipt["time_zone"] == "Asia/Shanghai"
@@ -165,6 +167,10 @@ def test_next_visit_and_receipt(salon, reception, booked, django_assert_num_quer
     ]
     assert receipt["payments"] == [
         {"method": "card", "label": "Bank card", "amount": Decimal("880.00"), "reference": ""}
+    ]
+    assert receipt["balances"] == [
+        {"label": "Points earned", "value": "880"},
+        {"label": "Points balance", "value": "880"},
     ]
 
 

@@ -103,8 +103,8 @@ def test_every_field_has_a_label(client_as, reception, arrived):
     # Was 16 unlabelled fields and 11 unnamed selects (issue 9): now none.
     assert unlabelled == []
     assert (
-        len(_fields(_checkout_form(html)).controls) == 7 * 4 + 3 * 2 + 1
-    )  # 4 line rows, 2 payment rows, the visit discount
+        len(_fields(_checkout_form(html)).controls) == 7 * 4 + 3 * 3 + 1 + 1
+    )  # 4 line rows, 3 payment rows, the visit discount, the stored-value top-up (loyalty)
     assert '<label class="visually-hidden" for="id_lines-0-service">Service, line 1</label>' in html
     assert '<label class="visually-hidden" for="id_pay-1-amount">Amount (CNY), payment 2</label>' in html
     assert '<label class="visually-hidden" for="id_lines-2-DELETE">Remove line 3</label>' in html
@@ -114,7 +114,7 @@ def test_amount_fields_and_totals_show_the_currency(client_as, reception, arrive
     html = _page(client_as(reception), arrived)
     f = _fields(html)
     money = [c for c in f.controls if c.get("name", "").rsplit("-", 1)[-1] in AMOUNT_FIELDS]
-    assert len(money) == 4 * 2 + 2 + 1
+    assert len(money) == 4 * 2 + 3 + 1  # 4 lines (price, discount), 3 payments, the visit discount
     assert all(c["group"] is not None and "¥" in c["group"]["text"] for c in money), [
         c["name"] for c in money if not c["group"]
     ]
@@ -140,8 +140,8 @@ def test_currency_symbol_helper(settings):
 def test_page_opens_with_the_whole_amount_in_cash_marked_as_filled_by_the_page(client_as, reception, arrived):
     html = _page(client_as(reception), arrived)
     assert 'name="pay-0-amount" value="880.00"' in html
-    first, second = (c for c in _fields(html).controls if c.get("name", "").endswith("-amount"))
-    assert (first.get("data-autofilled"), second.get("data-autofilled")) == ("1", None)
+    first, second, third = (c for c in _fields(html).controls if c.get("name", "").endswith("-amount"))
+    assert [c.get("data-autofilled") for c in (first, second, third)] == ["1", None, None]
     assert 'data-paid="880.00" data-remaining="0.00"' in html
 
 

@@ -114,6 +114,9 @@ def test_card_summary_counts_the_last_twelve_months(client_as, salon, reception,
             salon.stylist.display_name,
             f"on file · most visits: {salon.other_stylist.display_name} (2)",
         ),
+        # loyalty's: the points the sales earned (the voided one's taken back), nothing topped up
+        "points": ("1,280", "worth ¥12.80"),
+        "stored_value": ("¥0.00", ""),
     }
     html = response.content.decode()
     assert 'data-fact="no_shows"' in html and "card-fact-warning" in html
@@ -161,6 +164,8 @@ def test_a_new_client_has_empty_figures_and_no_upcoming(client_as, salon, recept
         "late_cancels": ("0", ""),
         "last_visit": ("—", ""),
         "preferred_stylist": ("—", ""),
+        "points": ("0", ""),
+        "stored_value": ("¥0.00", ""),
     }
     assert "No upcoming appointments." in response.content.decode()
 
@@ -249,8 +254,8 @@ def test_other_apps_add_to_the_card_through_the_registry(client_as, salon, recep
     finally:
         card.unregister("loyalty-test")
     card_data = response.context["card"]
-    # ordered by `order`: loyalty (5) before appointments (10)
-    assert [p.key for p in card_data.panels] == ["loyalty", "appointments"]
+    # ordered by `order`: the test's (5) before appointments (10) and the loyalty app's own (60)
+    assert [p.key for p in card_data.panels] == ["loyalty", "appointments", "loyalty"]
     assert card_data.facts[0].key == "points" and [a.key for a in card_data.actions][:1] == ["top_up"]
     assert 'data-dialog-url="/top-up/" data-action="top_up"' in response.content.decode()
     assert "loyalty-test" not in card.providers()

@@ -147,8 +147,8 @@ def test_register_and_unregister(manager):
     fake = FakeApp()
     register_merge_handler(fake.handler())
     try:
-        assert list(merge_handlers()) == ["customers", "appointments", "messaging", "fake"]
+        assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty", "fake"]
     finally:
         unregister_merge_handler("fake")
-    assert list(merge_handlers()) == ["customers", "appointments", "messaging"]
+    assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty"]
     unregister_merge_handler("fake")  # unknown keys are ignored

@@ -1,0 +1,65 @@
+"""What other apps do for a sale as a whole, inside the checkout's and the void's transaction
+(an in-transaction registry, like appointments.payments and appointments.line_kinds). loyalty
+earns points on what a visit paid and takes them back when it is voided:
+
+- `completed(visit)` runs inside visit_checkout's transaction after every line and payment is
+  saved and charged; raising ValidationError rolls the checkout back;
+- `voided(visit)` runs inside visit_void's transaction after every payment is refunded and
+  every line's kind told; raising rolls the void back.
+
+- `receipt(visit)` (optional) → [(label, value)] printed on the receipt (the balances after the
+  visit).
+
+Hooks run in the order they were registered."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VisitHook:
+    key: str
+    completed: Callable  # completed(visit)
+    voided: Callable  # voided(visit)
+    receipt: Callable | None = None  # receipt(visit) -> [(label, value)]
+
+
+_HOOKS: dict[str, VisitHook] = {}
+
+
+def register_visit_hook(
+    key: str, *, completed: Callable, voided: Callable, receipt: Callable | None = None
+) -> None:
+    """Both handlers are required: what a checkout did for a visit, its void must undo."""
+    _HOOKS[key] = VisitHook(key, completed, voided, receipt)
+
+
+def unregister_visit_hook(key: str) -> None:
+    _HOOKS.pop(key, None)
+
+
+@contextmanager
+def visit_hook_registered(key: str, *, completed: Callable, voided: Callable) -> Iterator[None]:
+    """Register for a `with` block (tests); a hook it replaced comes back afterwards."""
+    previous = _HOOKS.get(key)
+    register_visit_hook(key, completed=completed, voided=voided)
+    try:
+        yield
+    finally:
+        if previous is None:
+            unregister_visit_hook(key)
+        else:
+            _HOOKS[key] = previous
+
+
+def visit_hooks() -> list[VisitHook]:
+    return list(_HOOKS.values())
+
+
+def receipt_rows(visit) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for hook in _HOOKS.values():
+        if hook.receipt is not None:
+            rows += hook.receipt(visit)
+    return rows

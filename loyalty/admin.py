@@ -1,0 +1,65 @@
+"""Loyalty in the admin: the settings and top-up rules are editable; the ledgers are read-only
+(every change goes through loyalty.services, which keeps balance and rows together)."""
+
+from django.contrib import admin
+
+from loyalty.models import LoyaltyAccount, LoyaltySettings, PointsEntry, StoredValueEntry, TopUpRule
+
+
+@admin.register(LoyaltySettings)
+class LoyaltySettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "points_per_unit",
+        "points_per_currency_unit",
+        "points_expiry_months",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def has_add_permission(self, request):
+        return not LoyaltySettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TopUpRule)
+class TopUpRuleAdmin(admin.ModelAdmin):
+    list_display = ["pay_at_least", "bonus", "active"]
+    list_editable = ["bonus", "active"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LoyaltyAccount)
+class LoyaltyAccountAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "points", "principal", "bonus", "updated_at"]
+    search_fields = ["customer__name", "customer__phone"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "kind", "points", "remaining", "expires_on", "visit", "reason"]
+    list_filter = ["kind"]
+    list_select_related = ["account__customer"]
+    raw_id_fields = ["account", "visit", "payment"]
+
+
+@admin.register(StoredValueEntry)
+class StoredValueEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "kind", "principal", "bonus", "visit", "reason"]
+    list_filter = ["kind"]
+    list_select_related = ["account__customer"]
+    raw_id_fields = ["account", "visit", "visit_line", "payment"]

@@ -1,0 +1,63 @@
+"""What loyalty adds to the client card (customers.card): points and stored value in the summary
+strip, and a panel with the ledger history and the managers' adjust and refund dialogs."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from customers import card
+from customers.card import CardAction, CardFact, CardPanel
+from loyalty import selectors
+from loyalty.models import LoyaltySettings
+
+
+def card_panel(*, customer, user) -> CardPanel | None:
+    if not user.has_perm("loyalty.use_loyalty"):
+        return None
+    account = selectors.account_of(customer)
+    settings = LoyaltySettings.current()
+    points = account.points if account else 0
+    value = selectors.money_text(points / settings.points_per_currency_unit) if points else ""
+    facts = [
+        CardFact(
+            "points", _("Points"), f"{points:,}", _("worth %(value)s") % {"value": value} if value else ""
+        ),
+        CardFact(
+            "stored_value",
+            _("Stored value"),
+            selectors.money_text(account.stored_value if account else 0),
+            _("%(principal)s paid + %(bonus)s bonus")
+            % {"principal": f"{account.principal:,.2f}", "bonus": f"{account.bonus:,.2f}"}
+            if account and account.stored_value
+            else "",
+        ),
+    ]
+    actions = []
+    if user.has_perm("loyalty.adjust_ledger") and customer.erased_at is None:
+        actions = [
+            CardAction(
+                "points_adjust",
+                _("Adjust points…"),
+                reverse("loyalty:points_adjust", args=[customer.pk]),
+                dialog=True,
+            ),
+            CardAction(
+                "stored_value_refund",
+                _("Refund stored value…"),
+                reverse("loyalty:stored_value_refund", args=[customer.pk]),
+                dialog=True,
+            ),
+        ]
+    history = selectors.ledger_history(account, limit=10) if account else []
+    return CardPanel(
+        key="loyalty",
+        title=_("Points and stored value"),
+        facts=tuple(facts),
+        actions=tuple(actions),
+        template="loyalty/card_panel.html",
+        data={"history": history, "can_adjust": bool(actions)},
+        order=60,
+    )
+
+
+def register() -> None:
+    card.register("loyalty", card_panel)

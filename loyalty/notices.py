@@ -1,0 +1,67 @@
+"""The client's stored-value balance notice (transactional: no marketing consent needed, quiet
+hours still apply), one per ledger row through messaging's outbox."""
+
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from messaging import kinds
+from messaging.services import message_enqueue
+
+BALANCE_NOTICE = "stored_value_notice"
+
+kinds.register_kind(
+    kinds.Kind(
+        BALANCE_NOTICE,
+        _("Stored-value balance notice"),
+        context=(*kinds.COMMON, "change", "balance", "principal", "bonus", "what"),
+        defaults=kinds._same(
+            "{{ salon }}: {{ client_name }}, {{ what }} {{ change }}. Stored value left: {{ balance }} "
+            "({{ principal }} paid + {{ bonus }} bonus).",
+            "【{{ salon }}】{{ client_name }}，您的储值卡{{ what }} {{ change }}，"
+            "余额 {{ balance }}（本金 {{ principal }} + 赠送 {{ bonus }}）。",
+            "Your stored-value balance",
+            "储值卡余额变动",
+        ),
+    )
+)
+
+
+def _what(entry, language: str) -> str:
+    from loyalty.models import StoredValueEntry
+
+    zh = language.startswith("zh")
+    names = {
+        StoredValueEntry.Kind.SPEND: ("paid", "消费"),
+        StoredValueEntry.Kind.REFUND: ("refunded", "退款"),
+        StoredValueEntry.Kind.TOPUP: ("topped up", "充值"),
+    }
+    en, cn = names.get(entry.kind, ("changed", "变动"))
+    return cn if zh else en
+
+
+def balance_notice(entry_id: int) -> None:
+    """Plan the notice of one ledger row (after its transaction committed)."""
+    from loyalty.models import StoredValueEntry
+    from loyalty.selectors import money_text
+    from messaging.services import language_of
+
+    entry = StoredValueEntry.objects.select_related("account__customer", "location").get(pk=entry_id)
+    customer = entry.account.customer
+    # The balance right after this row (a later row may already be written).
+    after = StoredValueEntry.objects.filter(account_id=entry.account_id, pk__lte=entry.pk).aggregate(
+        p=Sum("principal"), b=Sum("bonus")
+    )
+    principal, bonus = after["p"], after["b"]
+    message_enqueue(
+        customer=customer,
+        kind=BALANCE_NOTICE,
+        key=f"sv-notice:{entry.pk}",
+        location=entry.location,
+        context={
+            "what": _what(entry, language_of(customer)),
+            "change": money_text(abs(entry.amount)),
+            "balance": money_text(principal + bonus),
+            "principal": money_text(principal),
+            "bonus": money_text(bonus),
+        },
+    )

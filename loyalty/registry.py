@@ -1,0 +1,140 @@
+"""loyalty's places in the lower apps' registries (called once from LoyaltyConfig.ready()):
+two payment methods and a checkout line kind (appointments.payments, appointments.line_kinds),
+the earning of points for a visit (appointments.visit_hooks), its part of merging two clients
+(customers.services) and of a client's export and erasure."""
+
+from django.utils.translation import gettext_lazy as _
+
+from appointments.line_kinds import register_line_kind
+from appointments.payments import register_payment_method
+from appointments.visit_hooks import register_visit_hook
+from customers.services import (
+    MergeHandler,
+    customer_rows_count,
+    register_export_section,
+    register_merge_handler,
+    relation_label,
+)
+from loyalty import selectors, services
+from loyalty.models import LoyaltyAccount, PointsEntry, StoredValueEntry
+
+
+def _visit_completed(visit) -> None:
+    services.points_earn_for_visit(visit)
+
+
+def _visit_voided(visit) -> None:
+    services.points_reverse_for_visit(visit)
+
+
+def _receipt(visit) -> list[tuple[str, str]]:
+    return selectors.receipt_balances(visit)
+
+
+def _points_available(customer) -> str | None:
+    return selectors.points_available_text(customer)
+
+
+def _value_available(customer) -> str | None:
+    return selectors.stored_value_available_text(customer)
+
+
+# ---- merge ------------------------------------------------------------------------------------
+
+
+def _merge_preview(*, keep, merge) -> dict[str, int]:
+    account = LoyaltyAccount.objects.filter(customer=merge).first()
+    if account is None:
+        return {}
+    return {
+        relation_label(LoyaltyAccount, "customer"): customer_rows_count(
+            LoyaltyAccount, "customer", customer=merge
+        ),
+        "loyalty.PointsEntry.account": account.points_entries.count(),
+        "loyalty.StoredValueEntry.account": account.value_entries.count(),
+    }
+
+
+def _merge(*, keep, merge, by) -> dict[str, int]:
+    """Balances add up and every ledger row is kept: the absorbed client's rows move to the kept
+    client's account (made if it has none), its balances are added, its account goes."""
+    gone = LoyaltyAccount.objects.select_for_update().filter(customer=merge).first()
+    if gone is None:
+        return {}
+    kept = services.account_locked(keep)
+    points = PointsEntry.objects.filter(account=gone).update(account=kept)
+    value = StoredValueEntry.objects.filter(account=gone).update(account=kept)
+    LoyaltyAccount.objects.filter(pk=kept.pk).update(
+        points=kept.points + gone.points,
+        principal=kept.principal + gone.principal,
+        bonus=kept.bonus + gone.bonus,
+    )
+    gone.delete()
+    return {
+        relation_label(LoyaltyAccount, "customer"): 1,
+        "loyalty.PointsEntry.account": points,
+        "loyalty.StoredValueEntry.account": value,
+    }
+
+
+MERGE_HANDLER = MergeHandler("loyalty", preview=_merge_preview, merge=_merge)
+
+
+def _export(customer) -> dict:
+    """The client's balances and every ledger row (the data export; its rows are money records,
+    kept on erasure like the visits they belong to)."""
+    account = LoyaltyAccount.objects.filter(customer=customer).first()
+    if account is None:
+        return {}
+    return {
+        "points": account.points,
+        "stored_value": {"principal": str(account.principal), "bonus": str(account.bonus)},
+        "points_ledger": [
+            {
+                "at": e.created_at,
+                "kind": e.kind,
+                "points": e.points,
+                "expires_on": e.expires_on,
+                "reason": e.reason,
+            }
+            for e in account.points_entries.order_by("pk")
+        ],
+        "stored_value_ledger": [
+            {
+                "at": e.created_at,
+                "kind": e.kind,
+                "principal": str(e.principal),
+                "bonus": str(e.bonus),
+                "reason": e.reason,
+            }
+            for e in account.value_entries.order_by("pk")
+        ],
+    }
+
+
+def register() -> None:
+    register_payment_method(
+        services.STORED_VALUE,
+        _("Stored value"),
+        charge=services.stored_value_charge,
+        refund=services.stored_value_refund_payment,
+        available=_value_available,
+    )
+    register_payment_method(
+        services.POINTS,
+        _("Points"),
+        charge=services.points_charge,
+        refund=services.points_refund,
+        available=_points_available,
+    )
+    register_line_kind(
+        services.TOPUP,
+        _("Stored-value top-up"),
+        price=services.topup_price,
+        sold=services.topup_sold,
+        voided=services.topup_voided,
+        by_amount=True,
+    )
+    register_visit_hook("loyalty.points", completed=_visit_completed, voided=_visit_voided, receipt=_receipt)
+    register_merge_handler(MERGE_HANDLER)
+    register_export_section("loyalty", _export)

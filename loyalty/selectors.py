@@ -1,0 +1,129 @@
+"""Reads of the loyalty ledgers used by more than one page (the card, checkout, the receipt, the
+API). Each is a fixed number of queries whatever the client's history."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+
+from loyalty.models import LoyaltyAccount, LoyaltySettings, PointsEntry, StoredValueEntry
+from salon_crm.money import currency_symbol
+
+ZERO = Decimal("0")
+
+
+def account_of(customer) -> LoyaltyAccount | None:
+    return LoyaltyAccount.objects.filter(customer=customer).first()
+
+
+def money_text(amount) -> str:
+    """¥818.18: the deployment's currency symbol, always the cents (balances are exact)."""
+    return f"{currency_symbol()}{Decimal(amount):,.2f}"
+
+
+def points_available_text(customer) -> str | None:
+    account = account_of(customer)
+    if account is None or not account.points:
+        return None
+    value = Decimal(account.points) / LoyaltySettings.current().points_per_currency_unit
+    return _("%(points)s points = %(value)s") % {"points": f"{account.points:,}", "value": money_text(value)}
+
+
+def stored_value_available_text(customer) -> str | None:
+    account = account_of(customer)
+    if account is None or not (account.principal or account.bonus):
+        return None
+    return _("%(total)s (%(principal)s paid + %(bonus)s bonus)") % {
+        "total": money_text(account.principal + account.bonus),
+        "principal": f"{account.principal:,.2f}",
+        "bonus": f"{account.bonus:,.2f}",
+    }
+
+
+def receipt_balances(visit) -> list[tuple[str, str]]:
+    """The client's balances right after this visit's own ledger rows (later rows left out):
+    points earned or used here and the balance, stored value used here and the balance."""
+    account = account_of(visit.customer)
+    if account is None:
+        return []
+    own = Q(visit=visit)
+    points = PointsEntry.objects.filter(account=account)
+    value = StoredValueEntry.objects.filter(account=account)
+    last_points = points.filter(own).order_by("-pk").values_list("pk", flat=True).first()
+    last_value = value.filter(own).order_by("-pk").values_list("pk", flat=True).first()
+    rows = []
+    if last_points is not None:
+        here = points.filter(own).aggregate(
+            earned=Sum("points", filter=Q(kind="earn")), used=Sum("points", filter=Q(kind="redeem"))
+        )
+        after = points.filter(pk__lte=last_points).aggregate(s=Sum("points"))["s"] or 0
+        if here["earned"]:
+            rows.append((_("Points earned"), f"{here['earned']:,}"))
+        if here["used"]:
+            rows.append((_("Points used"), f"{-here['used']:,}"))
+        rows.append((_("Points balance"), f"{after:,}"))
+    if last_value is not None:
+        after = value.filter(pk__lte=last_value).aggregate(p=Sum("principal"), b=Sum("bonus"))
+        rows.append(
+            (
+                _("Stored value balance"),
+                _("%(total)s (%(principal)s paid + %(bonus)s bonus)")
+                % {
+                    "total": money_text(after["p"] + after["b"]),
+                    "principal": f"{after['p']:,.2f}",
+                    "bonus": f"{after['b']:,.2f}",
+                },
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    at: object
+    ledger: str  # "points" | "stored_value"
+    kind: str
+    kind_label: str
+    change: str
+    reason: str
+    visit_id: int | None
+    by: str
+
+
+def ledger_history(account: LoyaltyAccount, *, limit: int = 20) -> list[LedgerRow]:
+    """The latest rows of both ledgers, newest first (two queries)."""
+    pts = account.points_entries.select_related("created_by").order_by("-pk")[:limit]
+    val = account.value_entries.select_related("created_by").order_by("-pk")[:limit]
+    rows = [
+        LedgerRow(
+            e.created_at,
+            "points",
+            e.kind,
+            e.get_kind_display(),
+            f"{e.points:+,}",
+            e.reason,
+            e.visit_id,
+            _by(e),
+        )
+        for e in pts
+    ]
+    rows += [
+        LedgerRow(
+            e.created_at,
+            "stored_value",
+            e.kind,
+            e.get_kind_display(),
+            f"{e.principal:+,.2f} / {e.bonus:+,.2f}",
+            e.reason,
+            e.visit_id,
+            _by(e),
+        )
+        for e in val
+    ]
+    return sorted(rows, key=lambda r: r.at, reverse=True)[:limit]
+
+
+def _by(entry) -> str:
+    user = entry.created_by
+    return (user.get_full_name() or user.get_username()) if user else ""

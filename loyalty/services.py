@@ -1,0 +1,625 @@
+"""Every write to the loyalty ledgers (docs/loyalty.md). One service layer for the checkout's
+handlers, the pages, the API and the nightly task.
+
+Each write locks the client's LoyaltyAccount (select_for_update), appends its ledger row(s) and
+moves the account's balance column in the same transaction: the balance is always the sum of
+the rows, and a debit larger than the balance is refused (ValidationError) before anything is
+written. The account's CHECK constraints are the last line: no balance can go below zero.
+
+Money: Decimal to the cent everywhere. Rounding rules (tested):
+- points earned: whole points, rounded down, per visit (¥99.99 at 1 point per ¥1 earns 99);
+- points paid: an amount must be worth whole points (at 100 points = ¥1 every cent is; at 30
+  points = ¥1 only whole yuan and tenths of 3…: anything else is refused, never rounded);
+- stored value spent is drawn from principal and bonus in proportion to what is left of each
+  (the bonus part rounded half-even to the cent, then limited to the bonus left; the principal
+  pays the rest), so neither part can be emptied first to game a refund;
+- a refund pays back principal only; the bonus is forfeited in the same proportion as the
+  principal refunded (all of it when the whole principal is refunded), rounded half-up."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.models import Payment, Visit, VisitLine
+from appointments.services import rules
+from customers.models import Customer
+from loyalty.models import (
+    LoyaltyAccount,
+    LoyaltySettings,
+    PointsDraw,
+    PointsEntry,
+    StoredValueEntry,
+    TopUpRule,
+)
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+TOPUP = "topup"  # the checkout line kind of a stored-value top-up
+POINTS = "points"  # payment methods
+STORED_VALUE = "stored_value"
+# Payments that are the salon's own credit, not the client's money: they earn no points.
+NOT_EARNING_METHODS = {POINTS}
+# Lines that are money put aside, not a purchase: they earn no points (spending it later does).
+NOT_EARNING_KINDS = {TOPUP}
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+# ---- the account ------------------------------------------------------------------------------
+
+
+def account_locked(customer: Customer) -> LoyaltyAccount:
+    """The client's account, made on first use, locked until the transaction ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("account_locked needs a transaction")
+    LoyaltyAccount.objects.get_or_create(customer=customer)
+    return LoyaltyAccount.objects.select_for_update().get(customer=customer)
+
+
+def _today(location=None) -> date:
+    now = timezone.now()
+    return rules.local_date(location, now) if location is not None else timezone.localdate(now)
+
+
+# ---- points -----------------------------------------------------------------------------------
+
+
+def _credit_lot(
+    account: LoyaltyAccount, *, kind: str, points: int, expires_on: date, **fields
+) -> PointsEntry:
+    entry = PointsEntry.objects.create(
+        account=account,
+        kind=kind,
+        points=points,
+        remaining=points,
+        expires_on=expires_on,
+        created_at=timezone.now(),
+        **fields,
+    )
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") + points)
+    account.points += points
+    return entry
+
+
+def _debit(
+    account: LoyaltyAccount, *, kind: str, points: int, prefer: PointsEntry | None = None, **fields
+) -> PointsEntry:
+    """Take `points` from the open lots, `prefer`'s first, then the earliest expiry first."""
+    if points <= 0:
+        raise ValidationError({"points": [_("Give a number of points above zero.")]})
+    if points > account.points:
+        raise ValidationError(
+            {
+                "points": [
+                    _("Only %(have)s points left; %(want)s asked for.")
+                    % {"have": account.points, "want": points}
+                ]
+            }
+        )
+    entry = PointsEntry.objects.create(
+        account=account, kind=kind, points=-points, created_at=timezone.now(), **fields
+    )
+    lots = list(account.points_entries.filter(remaining__gt=0).order_by("expires_on", "pk"))
+    if prefer is not None:
+        lots.sort(key=lambda lot: lot.pk != prefer.pk)
+    left = points
+    draws = []
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        left -= take
+        draws.append(PointsDraw(debit=entry, lot=lot, points=take))
+        PointsEntry.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+    if left:  # the lots disagree with the balance: never write a partial debit
+        raise RuntimeError(f"points ledger of account {account.pk} is inconsistent")
+    PointsDraw.objects.bulk_create(draws)
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") - points)
+    account.points -= points
+    return entry
+
+
+def _give_back(account: LoyaltyAccount, debit: PointsEntry, *, key: str, **fields) -> PointsEntry:
+    """Undo a debit: its points go back into the very lots they came from (with their expiry)."""
+    entry = PointsEntry.objects.create(
+        account=account,
+        kind=PointsEntry.Kind.REVERSE,
+        points=-debit.points,
+        key=key,
+        created_at=timezone.now(),
+        **fields,
+    )
+    for draw in debit.draws.all():
+        PointsEntry.objects.filter(pk=draw.lot_id).update(remaining=F("remaining") + draw.points)
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") - debit.points)
+    account.points -= debit.points
+    return entry
+
+
+def _expire_due(account: LoyaltyAccount, today: date) -> PointsEntry | None:
+    """Expire the lots whose last valid day is before `today` (one entry for all of them)."""
+    due = list(
+        account.points_entries.filter(remaining__gt=0, expires_on__lt=today).order_by("expires_on", "pk")
+    )
+    total = sum(lot.remaining for lot in due)
+    if not total:
+        return None
+    entry = PointsEntry.objects.create(
+        account=account,
+        kind=PointsEntry.Kind.EXPIRE,
+        points=-total,
+        created_at=timezone.now(),
+        reason=_("Expired (earned up to %(day)s)") % {"day": max(lot.expires_on for lot in due).isoformat()},
+    )
+    PointsDraw.objects.bulk_create([PointsDraw(debit=entry, lot=lot, points=lot.remaining) for lot in due])
+    PointsEntry.objects.filter(pk__in=[lot.pk for lot in due]).update(remaining=0)
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points=F("points") - total)
+    account.points -= total
+    return entry
+
+
+def points_expiry_date(earned_on: date, settings: LoyaltySettings | None = None) -> date:
+    """The last day points earned on `earned_on` can be used."""
+    settings = settings or LoyaltySettings.current()
+    return earned_on + relativedelta(months=settings.points_expiry_months)
+
+
+def points_for_amount(amount: Decimal, settings: LoyaltySettings | None = None) -> int:
+    """How many points pay `amount`; ValidationError when it is not worth whole points."""
+    settings = settings or LoyaltySettings.current()
+    points = amount * settings.points_per_currency_unit
+    if points != points.to_integral_value():
+        step = (Decimal(1) / settings.points_per_currency_unit).quantize(Decimal("0.0001"))
+        raise ValidationError(
+            {
+                "payments": [
+                    _("Points pay whole points only: %(n)s points = 1 (one point is %(step)s).")
+                    % {"n": settings.points_per_currency_unit, "step": step}
+                ]
+            }
+        )
+    return int(points)
+
+
+def points_value(points: int, settings: LoyaltySettings | None = None) -> Decimal:
+    settings = settings or LoyaltySettings.current()
+    return (Decimal(points) / settings.points_per_currency_unit).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def earnable_amount(visit: Visit) -> Decimal:
+    """What a visit earns points on: its net total, less top-ups (money put aside, which earns
+    when it is spent) and less what points paid."""
+    lines = visit.lines.filter(kind__in=NOT_EARNING_KINDS).aggregate(s=Sum("amount"))["s"] or ZERO
+    paid = visit.payments.filter(method__in=NOT_EARNING_METHODS).aggregate(s=Sum("amount"))["s"] or ZERO
+    return max(visit.total - lines - paid, ZERO)
+
+
+def points_earn_for_visit(visit: Visit) -> PointsEntry | None:
+    """Earn once per visit (the key makes a second call a no-op). Inside the checkout."""
+    key = f"earn:visit:{visit.pk}"
+    if PointsEntry.objects.filter(key=key).exists():
+        return None
+    settings = LoyaltySettings.current()
+    points = int((earnable_amount(visit) * settings.points_per_unit).to_integral_value(rounding=ROUND_DOWN))
+    if points <= 0:
+        return None
+    account = account_locked(visit.customer)
+    earned_on = rules.local_date(visit.location, visit.completed_at or timezone.now())
+    return _credit_lot(
+        account,
+        kind=PointsEntry.Kind.EARN,
+        points=points,
+        expires_on=points_expiry_date(earned_on, settings),
+        visit=visit,
+        location=visit.location,
+        key=key,
+        created_by=visit.created_by,
+    )
+
+
+def points_reverse_for_visit(visit: Visit, *, by=None) -> PointsEntry | None:
+    """A voided visit takes back what it earned (from its own lot first). Refused when the
+    client has already spent them: a manager adjusts first, with a reason."""
+    earned = PointsEntry.objects.filter(key=f"earn:visit:{visit.pk}").first()
+    if earned is None:
+        return None
+    key = f"unearn:visit:{visit.pk}"
+    if PointsEntry.objects.filter(key=key).exists():
+        return None
+    account = account_locked(visit.customer)
+    if account.points < earned.points:
+        raise ValidationError(
+            {
+                "reason": [
+                    _(
+                        "This visit earned %(earned)s points but only %(have)s are left: adjust the points first."
+                    )
+                    % {"earned": earned.points, "have": account.points}
+                ]
+            }
+        )
+    return _debit(
+        account,
+        kind=PointsEntry.Kind.REVERSE,
+        points=earned.points,
+        prefer=earned,
+        visit=visit,
+        location=visit.location,
+        key=key,
+        reason=visit.void_reason,
+        created_by=by or visit.voided_by,
+    )
+
+
+def _sale_limit(visit: Visit, method: str, payment: Payment) -> None:
+    """Points and stored value pay for what the visit sells, never for a top-up."""
+    topups = visit.lines.filter(kind=TOPUP).aggregate(s=Sum("amount"))["s"] or ZERO
+    if not topups:
+        return
+    credit = visit.payments.filter(method__in=[POINTS, STORED_VALUE]).aggregate(s=Sum("amount"))["s"] or ZERO
+    if credit > visit.total - topups:
+        raise ValidationError({"payments": [_("Points and stored value cannot pay for a top-up.")]})
+
+
+def points_charge(visit: Visit, payment: Payment) -> None:
+    """Payment method "points": the amount is worth whole points, taken FIFO by expiry."""
+    _sale_limit(visit, POINTS, payment)
+    points = points_for_amount(payment.amount)
+    account = account_locked(visit.customer)
+    today = _today(visit.location)
+    _expire_due(account, today)
+    if points > account.points:
+        raise ValidationError(
+            {
+                "payments": [
+                    _("%(name)s has %(have)s points (worth %(value)s); %(want)s asked for.")
+                    % {
+                        "name": visit.customer.name,
+                        "have": account.points,
+                        "value": points_value(account.points),
+                        "want": points,
+                    }
+                ]
+            }
+        )
+    _debit(
+        account,
+        kind=PointsEntry.Kind.REDEEM,
+        points=points,
+        visit=visit,
+        payment=payment,
+        location=visit.location,
+        key=f"redeem:payment:{payment.pk}",
+        created_by=visit.created_by,
+    )
+
+
+def points_refund(visit: Visit, payment: Payment) -> None:
+    debit = PointsEntry.objects.filter(key=f"redeem:payment:{payment.pk}").first()
+    if debit is None:
+        return
+    key = f"unredeem:payment:{payment.pk}"
+    if PointsEntry.objects.filter(key=key).exists():
+        return
+    account = account_locked(visit.customer)
+    _give_back(
+        account,
+        debit,
+        key=key,
+        visit=visit,
+        payment=payment,
+        location=visit.location,
+        created_by=visit.voided_by,
+    )
+
+
+def _require_perm(by, perm: str, message: str) -> None:
+    if by is None or not by.has_perm(perm):
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def points_adjust(*, customer: Customer, points: int, reason: str, by, location=None) -> PointsEntry:
+    """A manager's correction, + or -, with a reason. Added points expire like earned ones."""
+    _require_perm(by, "loyalty.adjust_ledger", _("Only a manager can adjust points."))
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise ValidationError({"reason": [_("Give a reason.")]})
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise ValidationError({"points": [_("Give a whole number of points, not zero.")]})
+    if abs(points) > 10_000_000:
+        raise ValidationError({"points": [_("That is more points than an adjustment can move.")]})
+    account = account_locked(customer)
+    today = _today(location)
+    _expire_due(account, today)
+    fields = {"reason": reason, "created_by": by, "location": location}
+    if points > 0:
+        return _credit_lot(
+            account,
+            kind=PointsEntry.Kind.ADJUST,
+            points=points,
+            expires_on=points_expiry_date(today),
+            **fields,
+        )
+    return _debit(account, kind=PointsEntry.Kind.ADJUST, points=-points, **fields)
+
+
+def points_expire(*, today: date | None = None) -> int:
+    """The nightly expiry: every account with a lot past its last day, one transaction each.
+    Returns the number of accounts touched."""
+    today = today or timezone.localdate()
+    ids = (
+        PointsEntry.objects.filter(remaining__gt=0, expires_on__lt=today)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    done = 0
+    for account_id in list(ids):
+        with transaction.atomic():
+            account = LoyaltyAccount.objects.select_for_update().get(pk=account_id)
+            if _expire_due(account, today) is not None:
+                done += 1
+    return done
+
+
+# ---- stored value -----------------------------------------------------------------------------
+
+
+def topup_bonus(amount: Decimal) -> Decimal:
+    """The bonus of the best active rule for a top-up of `amount` (rules do not add up)."""
+    rule = TopUpRule.objects.filter(active=True, pay_at_least__lte=amount).order_by("-pay_at_least").first()
+    return rule.bonus if rule else ZERO
+
+
+def _value_entry(
+    account: LoyaltyAccount, *, kind: str, principal: Decimal, bonus: Decimal, **fields
+) -> StoredValueEntry:
+    entry = StoredValueEntry.objects.create(
+        account=account, kind=kind, principal=principal, bonus=bonus, created_at=timezone.now(), **fields
+    )
+    LoyaltyAccount.objects.filter(pk=account.pk).update(
+        principal=F("principal") + principal, bonus=F("bonus") + bonus
+    )
+    account.principal += principal
+    account.bonus += bonus
+    return entry
+
+
+def spend_split(account: LoyaltyAccount, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """(principal, bonus) drawn for `amount`, in proportion to what is left of each."""
+    total = account.principal + account.bonus
+    if amount > total:
+        raise ValidationError(
+            {
+                "payments": [
+                    _("Stored value left: %(have)s; %(want)s asked for.") % {"have": total, "want": amount}
+                ]
+            }
+        )
+    bonus = (amount * account.bonus / total).quantize(CENT, rounding=ROUND_HALF_EVEN) if total else ZERO
+    bonus = min(bonus, account.bonus)
+    principal = amount - bonus
+    if principal > account.principal:  # rounding at the last cent: the bonus pays it
+        bonus += principal - account.principal
+        principal = account.principal
+    return principal, bonus
+
+
+def topup_price(line) -> tuple[str, Decimal | None]:
+    """Line kind "topup": any amount (the line's own unit price), one at a time."""
+    if line.quantity != 1:
+        raise ValidationError({"lines": [_("Sell one top-up per line.")]})
+    if line.unit_price is not None and line.unit_price <= 0:
+        raise ValidationError({"lines": [_("A top-up must be more than zero.")]})
+    if line.unit_price is not None and line.discount:
+        raise ValidationError({"lines": [_("A top-up is not discounted: its bonus is the discount.")]})
+    bonus = topup_bonus(line.unit_price) if line.unit_price is not None else ZERO
+    if bonus:
+        return _("Stored-value top-up (+%(bonus)s bonus)") % {"bonus": bonus}, None
+    return _("Stored-value top-up"), None
+
+
+def topup_sold(visit: Visit, visit_line: VisitLine, line) -> None:
+    if visit.discount:
+        raise ValidationError(
+            {"discount": [_("A sale with a top-up takes no visit discount: the bonus is the discount.")]}
+        )
+    account = account_locked(visit.customer)
+    _value_entry(
+        account,
+        kind=StoredValueEntry.Kind.TOPUP,
+        principal=visit_line.amount,
+        bonus=topup_bonus(visit_line.amount),
+        visit=visit,
+        visit_line=visit_line,
+        location=visit.location,
+        key=f"topup:line:{visit_line.pk}",
+        created_by=visit.created_by,
+    )
+
+
+def topup_voided(visit: Visit, visit_line: VisitLine) -> None:
+    sold = StoredValueEntry.objects.filter(key=f"topup:line:{visit_line.pk}").first()
+    if sold is None or StoredValueEntry.objects.filter(key=f"untopup:line:{visit_line.pk}").exists():
+        return
+    account = account_locked(visit.customer)
+    if account.principal < sold.principal or account.bonus < sold.bonus:
+        raise ValidationError(
+            {
+                "reason": [
+                    _(
+                        "This top-up has been partly spent (left: %(p)s principal, %(b)s bonus): refund the rest instead."
+                    )
+                    % {"p": account.principal, "b": account.bonus}
+                ]
+            }
+        )
+    _value_entry(
+        account,
+        kind=StoredValueEntry.Kind.REVERSE,
+        principal=-sold.principal,
+        bonus=-sold.bonus,
+        visit=visit,
+        visit_line=visit_line,
+        location=visit.location,
+        key=f"untopup:line:{visit_line.pk}",
+        reason=visit.void_reason,
+        created_by=visit.voided_by,
+    )
+
+
+def stored_value_charge(visit: Visit, payment: Payment) -> None:
+    _sale_limit(visit, STORED_VALUE, payment)
+    account = account_locked(visit.customer)
+    principal, bonus = spend_split(account, payment.amount)
+    entry = _value_entry(
+        account,
+        kind=StoredValueEntry.Kind.SPEND,
+        principal=-principal,
+        bonus=-bonus,
+        visit=visit,
+        payment=payment,
+        location=visit.location,
+        key=f"spend:payment:{payment.pk}",
+        created_by=visit.created_by,
+    )
+    _notice_on_commit(entry)
+
+
+def stored_value_refund_payment(visit: Visit, payment: Payment) -> None:
+    spent = StoredValueEntry.objects.filter(key=f"spend:payment:{payment.pk}").first()
+    key = f"unspend:payment:{payment.pk}"
+    if spent is None or StoredValueEntry.objects.filter(key=key).exists():
+        return
+    account = account_locked(visit.customer)
+    _value_entry(
+        account,
+        kind=StoredValueEntry.Kind.REVERSE,
+        principal=-spent.principal,
+        bonus=-spent.bonus,
+        visit=visit,
+        payment=payment,
+        location=visit.location,
+        key=key,
+        reason=visit.void_reason,
+        created_by=visit.voided_by,
+    )
+
+
+REFUND_METHODS = ("cash", "card", "wechat_pay", "alipay")
+
+
+def refund_forfeit(account: LoyaltyAccount, amount: Decimal) -> Decimal:
+    """The bonus forfeited with a refund of `amount` principal (all of it with the last yuan)."""
+    if amount >= account.principal:
+        return account.bonus
+    return min(
+        (account.bonus * amount / account.principal).quantize(CENT, rounding=ROUND_HALF_UP), account.bonus
+    )
+
+
+@transaction.atomic
+def stored_value_refund(
+    *, customer: Customer, amount, reason: str, method: str, by, location=None
+) -> StoredValueEntry:
+    """Pay principal back to the client (a manager, with a reason); the bonus goes with it in
+    proportion (refund_forfeit)."""
+    _require_perm(by, "loyalty.adjust_ledger", _("Only a manager can refund stored value."))
+    reason = (reason or "").strip()[:200]
+    errors = {}
+    if not reason:
+        errors["reason"] = [_("Give a reason.")]
+    if method not in REFUND_METHODS:
+        errors["method"] = [_("Choose how the money is paid back.")]
+    try:
+        amount = _money(amount)
+    except (ArithmeticError, ValueError, TypeError):
+        errors["amount"] = [_("Enter an amount.")]
+    else:
+        if not amount.is_finite() or amount <= 0:
+            errors["amount"] = [_("A refund must be more than zero.")]
+    if errors:
+        raise ValidationError(errors)
+    account = account_locked(customer)
+    if amount > account.principal:
+        raise ValidationError(
+            {
+                "amount": [
+                    _("Only %(have)s of principal can be refunded (the bonus never is).")
+                    % {"have": account.principal}
+                ]
+            }
+        )
+    entry = _value_entry(
+        account,
+        kind=StoredValueEntry.Kind.REFUND,
+        principal=-amount,
+        bonus=-refund_forfeit(account, amount),
+        reason=reason,
+        refund_method=method,
+        location=location,
+        created_by=by,
+    )
+    _notice_on_commit(entry)
+    return entry
+
+
+# ---- notices ----------------------------------------------------------------------------------
+
+
+BALANCE_NOTICE = "stored_value_notice"
+
+
+def _notice_on_commit(entry: StoredValueEntry) -> None:
+    """The client's balance notice after a use or a refund, through messaging's outbox (its key
+    makes it once per ledger row), planned after the write commits."""
+    entry_id = entry.pk
+
+    def plan() -> None:
+        from loyalty.notices import balance_notice
+
+        balance_notice(entry_id)
+
+    transaction.on_commit(plan)
+
+
+# ---- invariants (tests, the audit command) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    account_id: int
+    points: tuple[int, int, int]  # balance, sum of entries, sum of open lots
+    principal: tuple[Decimal, Decimal]
+    bonus: tuple[Decimal, Decimal]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            len(set(self.points)) == 1
+            and self.principal[0] == self.principal[1]
+            and self.bonus[0] == self.bonus[1]
+            and min(self.points[0], self.principal[0], self.bonus[0]) >= 0
+        )
+
+
+def ledger_check(account: LoyaltyAccount) -> LedgerCheck:
+    account.refresh_from_db()
+    pts = account.points_entries.aggregate(s=Sum("points"), r=Sum("remaining"))
+    val = account.value_entries.aggregate(p=Sum("principal"), b=Sum("bonus"))
+    return LedgerCheck(
+        account.pk,
+        (account.points, pts["s"] or 0, pts["r"] or 0),
+        (account.principal, val["p"] or ZERO),
+        (account.bonus, val["b"] or ZERO),
+    )

@@ -1,0 +1,10 @@
+"""Nightly loyalty work (Celery beat): points past their last day expire, oldest first."""
+
+from celery import shared_task
+
+from loyalty import services
+
+
+@shared_task(name="loyalty.expire_points")
+def expire_points() -> int:
+    return services.points_expire()

@@ -1,0 +1,95 @@
+"""Loyalty pages: the managers' points adjustment and stored-value refund (dialogs over the
+client card) and the owner's loyalty settings with the top-up rules. Thin: every write is a
+loyalty.services call."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.access import current_location
+from appointments.views.common import add_service_errors, dialog_done
+from customers.selectors import customer_get
+from loyalty import selectors, services
+from loyalty.forms import LoyaltySettingsForm, PointsAdjustForm, StoredValueRefundForm, TopUpRuleFormSet
+from loyalty.models import LoyaltySettings, TopUpRule
+
+
+def _active_customer(pk: int):
+    customer = customer_get(pk=pk)
+    if customer.erased_at is not None:
+        raise PermissionDenied(_("This client's file was erased."))
+    return customer
+
+
+@login_required
+@permission_required("loyalty.adjust_ledger", raise_exception=True)
+def points_adjust_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _active_customer(pk)
+    form = PointsAdjustForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.points_adjust(
+                customer=customer,
+                points=form.cleaned_data["points"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                location=current_location(request),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            # closes the dialog; the card refreshes its figures and panels (calendarChanged)
+            return dialog_done(_("Points adjusted."))
+    context = {"form": form, "customer": customer, "account": selectors.account_of(customer)}
+    return render(request, "loyalty/dialogs/points_adjust.html", context)
+
+
+@login_required
+@permission_required("loyalty.adjust_ledger", raise_exception=True)
+def stored_value_refund_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _active_customer(pk)
+    form = StoredValueRefundForm(request.POST or None)
+    account = selectors.account_of(customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.stored_value_refund(
+                customer=customer,
+                amount=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                location=current_location(request),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(
+                _("Refunded %(amount)s; bonus forfeited %(bonus)s.")
+                % {"amount": -entry.principal, "bonus": -entry.bonus}
+            )
+    return render(
+        request,
+        "loyalty/dialogs/stored_value_refund.html",
+        {"form": form, "customer": customer, "account": account},
+    )
+
+
+@login_required
+@permission_required("loyalty.manage_loyalty", raise_exception=True)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    current = LoyaltySettings.current()
+    form = LoyaltySettingsForm(request.POST or None, instance=current, prefix="s")
+    rules = TopUpRuleFormSet(request.POST or None, queryset=TopUpRule.objects.all(), prefix="rules")
+    if request.method == "POST" and form.is_valid() and rules.is_valid():
+        with transaction.atomic():
+            saved = form.save(commit=False)
+            saved.updated_by = request.user
+            saved.save()
+            rules.save()
+        messages.success(request, _("Loyalty settings saved."))
+        return redirect("loyalty:settings")
+    return render(request, "loyalty/settings.html", {"form": form, "rules": rules, "settings_row": current})

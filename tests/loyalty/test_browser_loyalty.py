@@ -1,0 +1,121 @@
+"""Loyalty in Chromium: reception checks out a visit paid partly by stored value, partly by
+points and the rest in cash, and the receipt shows the balances after it; a manager adjusts
+points from the client card; the owner's loyalty settings. axe-core on each page, in English
+and 简体中文."""
+
+import os
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from appointments.models import Visit
+from loyalty import services
+from tests.axe import assert_no_serious_violations
+from tests.browser import login
+from tests.loyalty.conftest import account, topup
+
+SHOTS = os.environ.get("SCREENSHOTS_DIR", "test-results")
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _login_in(page, live_server, username: str, lang: str) -> None:
+    """Choose the language on the login page (a cookie), then log in through the form."""
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/login/")
+    if lang != "en":
+        page.click(f"#language-switch [data-lang={lang}]")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+    login(page, live_server, username)
+
+
+def test_reception_pays_with_stored_value_points_and_cash_and_the_receipt_shows_the_balances(
+    live_server, page, salon, sell, rules, reception, manager
+):
+    sell(lines=[topup("500.00")], pay=[("cash", "500.00")])  # ¥500 paid + ¥30 bonus
+    services.points_adjust(customer=salon.customer, points=5000, reason="welcome", by=manager.user)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    login(page, live_server, "reception")
+    page.goto(f"{live_server.url}/checkout/?customer={salon.customer.pk}")
+    # what the client can pay with is on the page
+    expect(page.locator("#checkout-balances")).to_contain_text("5,000 points = ¥50.00")
+    expect(page.locator("#checkout-balances")).to_contain_text("¥530.00 (500.00 paid + 30.00 bonus)")
+    page.get_by_label("Service, line 1").select_option(str(salon.cut.pk))
+    page.get_by_label("Stylist, line 1").select_option(str(salon.stylist.pk))
+    expect(page.locator("#id_pay-0-amount")).to_have_value("200.00")
+    # ¥120 from the card, ¥50 in points, the rest in cash
+    page.get_by_label("Method, payment 1").select_option("stored_value")
+    page.get_by_label("Amount (CNY), payment 1").fill("120")
+    page.keyboard.press("Tab")
+    expect(page.locator("#id_pay-1-amount")).to_have_value("80.00")
+    page.get_by_label("Method, payment 2").select_option("points")
+    page.get_by_label("Amount (CNY), payment 2").fill("50")
+    page.keyboard.press("Tab")
+    expect(page.locator("#id_pay-2-amount")).to_have_value("30.00")
+    page.get_by_label("Method, payment 3").select_option("cash")
+    expect(page.locator("#total-left")).to_have_text("0.00")
+    page.screenshot(path=SHOTS + "/loyalty-checkout-mixed-payment.png", full_page=True)
+    assert_no_serious_violations(page, "loyalty-checkout")
+    page.click("#checkout-submit")
+    # the receipt: 5,000 points used, 150 earned on the ¥150 not paid in points; the card's
+    # ¥120 drawn in proportion (¥6.79 of it bonus)
+    expect(page.locator("#receipt-total")).to_have_text("200.00")
+    balances = page.locator("#receipt-balances")
+    expect(balances).to_contain_text("Points used")
+    expect(balances).to_contain_text("5,000")
+    expect(balances.locator("tr", has_text="Points earned")).to_contain_text("150")
+    expect(balances.locator("tr", has_text="Points balance")).to_contain_text("150")
+    expect(balances).to_contain_text("¥410.00 (386.79 paid + 23.21 bonus)")
+    page.screenshot(path=SHOTS + "/loyalty-receipt.png", full_page=True)
+    assert_no_serious_violations(page, "loyalty-receipt")
+    visit = Visit.objects.get(lines__kind="service")
+    assert sorted((p.method, p.amount) for p in visit.payments.all()) == [
+        ("cash", Decimal("30.00")),
+        ("points", Decimal("50.00")),
+        ("stored_value", Decimal("120.00")),
+    ]
+    acc = account(salon.customer)
+    assert (acc.points, acc.principal, acc.bonus) == (150, Decimal("386.79"), Decimal("23.21"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_manager_adjusts_points_on_the_card_and_the_owner_sets_the_rules(
+    live_server, page, salon, sell, manager, owner, lang, settings
+):
+    settings.OTP_REQUIRED_ROLES = []
+    sell(pay=[("cash", "200.00")])
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login_in(page, live_server, "manager", lang)
+    page.goto(f"{live_server.url}/customers/{salon.customer.pk}/")
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("#loyalty")).to_be_visible()
+    expect(page.locator('[data-fact="points"]')).to_contain_text("200")
+    assert_no_serious_violations(page, f"loyalty-card-{lang}")
+    page.click('[data-action="points_adjust"]')
+    dialog = page.locator("#dialog")
+    expect(dialog.locator("#points-adjust-form")).to_be_visible()
+    expect(dialog.locator("#id_points")).to_be_focused()
+    dialog.locator("#id_points").fill("-300")
+    dialog.locator("#id_reason").fill("typo")
+    dialog.locator("#points-adjust-submit").click()
+    expect(dialog.locator("#points-adjust-form .text-danger")).to_be_visible()  # only 200 left
+    assert_no_serious_violations(page, f"loyalty-adjust-dialog-{lang}")
+    dialog.locator("#id_points").fill("50")
+    dialog.locator("#points-adjust-submit").click()
+    expect(page.locator("#points-adjust-form")).to_have_count(0)
+    # the card refreshes its figures and the ledger without a reload
+    expect(page.locator('[data-fact="points"]')).to_contain_text("250")
+    expect(page.locator('#loyalty-history tr[data-kind="adjust"]')).to_contain_text("typo")
+    page.screenshot(path=SHOTS + f"/loyalty-card-{lang}.png", full_page=True)
+    # the owner's settings page
+    _login_in(page, live_server, "owner", lang)
+    page.goto(f"{live_server.url}/loyalty/settings/")
+    expect(page.locator("#loyalty-settings-form")).to_be_visible()
+    assert_no_serious_violations(page, f"loyalty-settings-{lang}")
+    page.locator("#id_rules-0-pay_at_least").fill("1000")
+    page.locator("#id_rules-0-bonus").fill("100")
+    page.click("#loyalty-settings-save")
+    expect(page.locator("#id_rules-0-pay_at_least")).to_have_value("1000.00")
+    expect(page.locator("#id_rules-0-bonus")).to_have_value("100.00")
+    page.screenshot(path=SHOTS + f"/loyalty-settings-{lang}.png", full_page=True)
+    assert account(salon.customer).points == 250
