@@ -309,11 +309,20 @@ class CheckoutForm(StyledForm):
     # Shown when the quote is a price override (far below the catalogue, or nothing to pay).
     price_reason = forms.CharField(label=_("Reason for the price"), max_length=200, required=False)
 
-    def __init__(self, *args, amount_kinds=(), **kwargs):
+    def __init__(self, *args, amount_kinds=(), choice_kinds=(), **kwargs):
         """`amount_kinds`: line kinds sold for a typed amount (a stored-value top-up): one
-        optional amount field each, `sell_<key>`."""
+        optional amount field each, `sell_<key>`. `choice_kinds`: kinds sold from a list (a
+        package plan): one optional select each, `pick_<key>`."""
         self.amount_kinds = list(amount_kinds)
+        self.choice_kinds = [k for k in choice_kinds if k.choices()]
         super().__init__(*args, **kwargs)
+        for kind in self.choice_kinds:
+            self.fields[f"pick_{kind.key}"] = forms.ChoiceField(
+                label=kind.label,
+                required=False,
+                choices=[("", "—"), *((str(r), str(lbl)) for r, lbl in kind.choices())],
+            )
+            self.fields[f"pick_{kind.key}"].widget.attrs.setdefault("class", "form-select form-select-sm")
         for kind in self.amount_kinds:
             self.fields[f"sell_{kind.key}"] = forms.DecimalField(
                 label=kind.label, required=False, **MONEY, widget=forms.NumberInput(attrs={"step": "0.01"})
@@ -321,7 +330,14 @@ class CheckoutForm(StyledForm):
             self.fields[f"sell_{kind.key}"].widget.attrs.setdefault("class", "form-control form-control-sm")
 
     def amount_fields(self):
-        return [self[f"sell_{kind.key}"] for kind in self.amount_kinds]
+        return [self[f"sell_{kind.key}"] for kind in self.amount_kinds] + [
+            self[f"pick_{kind.key}"] for kind in self.choice_kinds
+        ]
+
+    def choice_lines(self) -> list[tuple[str, str]]:
+        """(kind, ref) of every list field with a choice."""
+        data = getattr(self, "cleaned_data", {}) or {}
+        return [(k.key, data[f"pick_{k.key}"]) for k in self.choice_kinds if data.get(f"pick_{k.key}")]
 
     def amount_lines(self) -> list[tuple[str, Decimal]]:
         """(kind, amount) of every amount field filled with more than zero."""

@@ -10,8 +10,9 @@ handlers, and they go through the same checkout, receipt and void as a haircut:
 - `voided(visit, visit_line)` runs inside the void's transaction (take the top-up back);
   raising rolls the void back. A kind with `sold` must have `voided`.
 
-A kind registered with `by_amount=True` is sold for an amount the desk types (a top-up): the
-checkout page offers an amount field for it beside the lines."""
+A kind registered with `by_amount=True` is sold for an amount the desk types (a top-up, a gift
+card): the checkout page offers an amount field for it beside the lines. A kind with `choices`
+(a callable answering [(ref, label)]: the package plans on sale) gets a select of them there."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ class LineKind:
     sold: Callable | None = None  # sold(visit, visit_line, line)
     voided: Callable | None = None  # voided(visit, visit_line)
     by_amount: bool = False  # the checkout page offers an amount field for it
+    choices: Callable | None = None  # choices() -> [(ref, label)]: a select on the checkout page
 
 
 _KINDS: dict[str, LineKind] = {}
@@ -66,12 +68,13 @@ def register_line_kind(
     sold: Callable | None = None,
     voided: Callable | None = None,
     by_amount: bool = False,
+    choices: Callable | None = None,
 ) -> None:
     if (sold is None) != (voided is None):
         raise ValueError(f"line kind {key!r}: give both a sold and a voided handler, or neither")
     if len(key) > 24:
         raise ValueError(f"line kind {key!r}: at most 24 characters (VisitLine.kind)")
-    _KINDS[key] = LineKind(key, label, price, sold, voided, by_amount)
+    _KINDS[key] = LineKind(key, label, price, sold, voided, by_amount, choices)
 
 
 def unregister_line_kind(key: str) -> None:
@@ -98,6 +101,11 @@ def line_kind(key: str) -> LineKind | None:
 def kinds_sold_by_amount() -> list[LineKind]:
     """The kinds the checkout page sells for a typed amount, in registration order."""
     return [k for k in _KINDS.values() if k.by_amount]
+
+
+def kinds_sold_by_choice() -> list[LineKind]:
+    """The kinds the checkout page sells from a list (package plans), in registration order."""
+    return [k for k in _KINDS.values() if k.choices is not None]
 
 
 def _service_price(line: CheckoutLine) -> tuple[str, Decimal]:

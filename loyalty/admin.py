@@ -3,7 +3,19 @@
 
 from django.contrib import admin
 
-from loyalty.models import LoyaltyAccount, LoyaltySettings, PointsEntry, StoredValueEntry, TopUpRule
+from loyalty.models import (
+    Coupon,
+    CustomerPackage,
+    GiftCard,
+    GiftCardEntry,
+    LoyaltyAccount,
+    LoyaltySettings,
+    PackageEntry,
+    PackagePlan,
+    PointsEntry,
+    StoredValueEntry,
+    TopUpRule,
+)
 
 
 @admin.register(LoyaltySettings)
@@ -63,3 +75,46 @@ class StoredValueEntryAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     list_select_related = ["account__customer"]
     raw_id_fields = ["account", "visit", "visit_line", "payment"]
+
+
+@admin.register(PackagePlan)
+class PackagePlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "sessions", "price", "validity_days", "active"]
+    list_filter = ["active"]
+    filter_horizontal = ["services"]
+
+
+@admin.register(CustomerPackage)
+class CustomerPackageAdmin(ReadOnlyAdmin):
+    list_display = ["name", "account", "sessions_left", "sessions_total", "price", "expires_on", "status"]
+    list_filter = ["status"]
+    list_select_related = ["account__customer"]
+    raw_id_fields = ["account", "plan", "visit_line"]
+
+
+@admin.register(PackageEntry)
+class PackageEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "package", "kind", "sessions", "value", "visit"]
+    list_filter = ["kind"]
+    raw_id_fields = ["package", "visit", "payment"]
+
+
+@admin.register(GiftCard)
+class GiftCardAdmin(ReadOnlyAdmin):
+    list_display = ["code", "initial", "balance", "expires_on", "voided", "created_at"]
+    search_fields = ["code"]
+    raw_id_fields = ["buyer", "visit_line"]
+
+
+@admin.register(GiftCardEntry)
+class GiftCardEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "card", "kind", "amount", "visit"]
+    raw_id_fields = ["card", "visit", "payment"]
+
+
+@admin.register(Coupon)
+class CouponAdmin(ReadOnlyAdmin):
+    list_display = ["code", "kind", "customer", "value", "min_spend", "valid_from", "valid_until", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["code", "customer__name"]
+    raw_id_fields = ["customer", "service", "category", "used_visit", "used_payment"]

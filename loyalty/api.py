@@ -6,16 +6,23 @@ payments by points or stored value go through checkout (POST /api/v1/visits/: a 
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import staff_of
 from customers.selectors import customer_get
-from loyalty import selectors, services
+from loyalty import cards, selectors, services
 from loyalty.models import LoyaltySettings
-from loyalty.serializers import LoyaltyOutput, PointsAdjustInput, StoredValueRefundInput
+from loyalty.serializers import (
+    CouponIssueInput,
+    CouponOutput,
+    GiftCardOutput,
+    LoyaltyOutput,
+    PointsAdjustInput,
+    StoredValueRefundInput,
+)
 
 ZERO = Decimal("0")
 
@@ -43,6 +50,31 @@ def loyalty_data(customer) -> dict:
         "points_value": (Decimal(points) / per_unit).quantize(Decimal("0.01")),
         "points_expiring": [{"points": lot.remaining, "expires_on": lot.expires_on} for lot in lots],
         "stored_value": {"principal": principal, "bonus": bonus, "total": principal + bonus},
+        "packages": [
+            {
+                "id": p.pk,
+                "name": p.name,
+                "sessions_left": p.sessions_left,
+                "sessions_total": p.sessions_total,
+                "expires_on": p.expires_on,
+                "services": sorted(s.pk for s in p.plan.services.all()),
+            }
+            for p in (selectors.active_packages(customer) if account else [])
+        ],
+        "coupons": [
+            {
+                "code": c.code,
+                "kind": c.kind,
+                "value": c.value,
+                "min_spend": c.min_spend,
+                "service": c.service_id,
+                "category": c.category_id,
+                "valid_from": c.valid_from,
+                "valid_until": c.valid_until,
+                "status": c.status,
+            }
+            for c in selectors.open_coupons(customer)
+        ],
         "history": [
             {
                 "at": row.at,
@@ -96,3 +128,62 @@ class StoredValueRefundApi(APIView):
             customer=customer, by=request.user, location=_location(request), **data.validated_data
         )
         return Response(LoyaltyOutput(loyalty_data(customer)).data, status=status.HTTP_201_CREATED)
+
+
+class CouponIssueApi(APIView):
+    """A manager gives the client a single-use coupon; answers the coupon (its code)."""
+
+    @extend_schema(request=CouponIssueInput, responses={201: CouponOutput})
+    def post(self, request, pk: int):
+        _require(request, "loyalty.adjust_ledger")
+        customer = customer_get(pk=pk)
+        data = CouponIssueInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        service_id = values.pop("service")
+        service = None
+        if service_id is not None:
+            from appointments.models import Service
+
+            service = Service.objects.filter(pk=service_id).first()
+            if service is None:
+                raise serializers.ValidationError({"service": ["No such service."]})
+        coupon = cards.coupon_issue(
+            customer=customer, kind="manual", by=request.user, service=service, **values
+        )
+        body = CouponOutput(
+            {
+                "code": coupon.code,
+                "kind": coupon.kind,
+                "value": coupon.value,
+                "min_spend": coupon.min_spend,
+                "service": coupon.service_id,
+                "category": coupon.category_id,
+                "valid_from": coupon.valid_from,
+                "valid_until": coupon.valid_until,
+                "status": coupon.status,
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class GiftCardApi(APIView):
+    """A gift card's balance by its code (anyone holding it may pay with it): the desk checks
+    it before taking it as payment."""
+
+    @extend_schema(responses=GiftCardOutput)
+    def get(self, request, code: str):
+        _require(request, "loyalty.use_loyalty")
+        card = cards.gift_card_lookup(code)
+        if card is None:
+            raise NotFound()
+        return Response(
+            GiftCardOutput(
+                {
+                    "code": card.code,
+                    "value": card.initial,
+                    "balance": card.balance,
+                    "expires_on": card.expires_on,
+                }
+            ).data
+        )

@@ -9,6 +9,8 @@ urlpatterns = [
         api.PointsAdjustApi.as_view(),
         name="api-customer-points-adjust",
     ),
+    path("customers/<int:pk>/loyalty/coupons/", api.CouponIssueApi.as_view(), name="api-customer-coupons"),
+    path("gift-cards/<str:code>/", api.GiftCardApi.as_view(), name="api-gift-card"),
     path(
         "customers/<int:pk>/loyalty/stored-value-refunds/",
         api.StoredValueRefundApi.as_view(),

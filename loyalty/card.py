@@ -46,15 +46,23 @@ def card_panel(*, customer, user) -> CardPanel | None:
                 reverse("loyalty:stored_value_refund", args=[customer.pk]),
                 dialog=True,
             ),
+            CardAction(
+                "coupon_issue",
+                _("Give a coupon…"),
+                reverse("loyalty:coupon_issue", args=[customer.pk]),
+                dialog=True,
+            ),
         ]
     history = selectors.ledger_history(account, limit=10) if account else []
+    packages = selectors.active_packages(customer) if account else []
+    coupons = selectors.open_coupons(customer)
     return CardPanel(
         key="loyalty",
         title=_("Points and stored value"),
         facts=tuple(facts),
         actions=tuple(actions),
         template="loyalty/card_panel.html",
-        data={"history": history, "can_adjust": bool(actions)},
+        data={"history": history, "packages": packages, "coupons": coupons, "can_adjust": bool(actions)},
         order=60,
     )
 

@@ -64,3 +64,19 @@ class TopUpRuleForm(TextHygieneMixin, forms.ModelForm):
 
 
 TopUpRuleFormSet = forms.modelformset_factory(TopUpRule, form=TopUpRuleForm, extra=2, can_delete=True)
+
+
+class CouponIssueForm(StyledForm):
+    value = forms.DecimalField(label=_("Value"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    min_spend = forms.DecimalField(
+        label=_("Minimum spend"), max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+    service = forms.ModelChoiceField(label=_("Only for service"), queryset=None, required=False)
+    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from appointments.models import Service
+
+        self.fields["service"].queryset = Service.objects.filter(is_active=True).order_by("name")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location
-from appointments.models import Payment, Visit, VisitLine
+from appointments.models import Payment, Service, ServiceCategory, Visit, VisitLine
 from customers.models import Customer
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -241,3 +241,243 @@ class StoredValueEntry(models.Model):
     @property
     def amount(self) -> Decimal:
         return self.principal + self.bonus
+
+
+# ---- package cards (疗程卡 / 次卡) ----------------------------------------------------------------
+
+
+class PackagePlan(models.Model):
+    """What a package sells: N sessions of any of its services, for a price, valid for a time."""
+
+    name = models.CharField(_("name"), max_length=100)
+    services = models.ManyToManyField(Service, related_name="package_plans", verbose_name=_("services"))
+    sessions = models.PositiveSmallIntegerField(
+        _("sessions"), validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    validity_days = models.PositiveSmallIntegerField(
+        _("valid for (days)"), default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("package plan")
+        verbose_name_plural = _("package plans")
+        constraints = [
+            models.CheckConstraint(condition=Q(sessions__gt=0), name="package_plan_sessions_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="package_plan_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ×{self.sessions}"
+
+
+class CustomerPackage(models.Model):
+    """One package a client bought. `sessions_left` is the sum of its ledger (PackageEntry);
+    `unit_value` (price ÷ sessions, the last session takes the remainder cent) is the revenue
+    recognised per session used."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        USED_UP = "used_up", _("Used up")
+        EXPIRED = "expired", _("Expired")
+        VOIDED = "voided", _("Voided")
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="packages")
+    plan = models.ForeignKey(PackagePlan, on_delete=models.PROTECT, related_name="sold")
+    name = models.CharField(max_length=100)  # the plan's name when sold
+    sessions_total = models.PositiveSmallIntegerField()
+    sessions_left = models.IntegerField()
+    price = models.DecimalField(**MONEY)
+    expires_on = models.DateField(_("valid until"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    visit_line = models.OneToOneField(
+        VisitLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["expires_on", "pk"]
+        verbose_name = _("client package")
+        verbose_name_plural = _("client packages")
+        indexes = [models.Index(fields=["status", "expires_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(sessions_left__gte=0), name="package_sessions_not_negative"),
+            models.CheckConstraint(
+                condition=Q(sessions_left__lte=models.F("sessions_total")),
+                name="package_sessions_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sessions_left}/{self.sessions_total})"
+
+    def session_value(self, *, last: bool) -> Decimal:
+        """The revenue of one session: price ÷ sessions to the cent, the last one the rest."""
+        unit = (self.price / self.sessions_total).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+        return self.price - unit * (self.sessions_total - 1) if last else unit
+
+
+class PackageEntry(models.Model):
+    """One movement of a package's sessions: sold (+N), used (−1), expired (−rest), reversed."""
+
+    class Kind(models.TextChoices):
+        SOLD = "sold", _("Sold")
+        USED = "used", _("Session used")
+        EXPIRE = "expire", _("Expired")
+        REVERSE = "reverse", _("Reversed (void)")
+
+    package = models.ForeignKey(CustomerPackage, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sessions = models.IntegerField()
+    value = models.DecimalField(**MONEY)  # the revenue it recognises (+ used/expired, − reversed)
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("package entry")
+        verbose_name_plural = _("package entries")
+        constraints = [models.CheckConstraint(condition=~Q(sessions=0), name="package_entry_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sessions:+d}"
+
+
+# ---- gift cards -----------------------------------------------------------------------------------
+
+
+class GiftCard(models.Model):
+    """A code that carries a balance; anyone holding the code may pay with it."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    initial = models.DecimalField(_("value"), **MONEY)
+    balance = models.DecimalField(_("balance"), **MONEY)
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    voided = models.BooleanField(default=False)
+    buyer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visit_line = models.OneToOneField(
+        VisitLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("gift card")
+        verbose_name_plural = _("gift cards")
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="gift_card_balance_not_negative"),
+            models.CheckConstraint(
+                condition=Q(balance__lte=models.F("initial")), name="gift_card_balance_within_value"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.balance})"
+
+
+class GiftCardEntry(models.Model):
+    class Kind(models.TextChoices):
+        SOLD = "sold", _("Sold")
+        SPEND = "spend", _("Spent")
+        REVERSE = "reverse", _("Reversed (void)")
+
+    card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("gift card entry")
+        verbose_name_plural = _("gift card entries")
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="gift_card_entry_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+}"
+
+
+# ---- coupons --------------------------------------------------------------------------------------
+
+
+class Coupon(models.Model):
+    """A single-use code worth a fixed amount off a sale: for one client (birthday, win-back,
+    manual) or for whoever holds it (`customer` empty). Paid with as payment method "coupon"."""
+
+    class Kind(models.TextChoices):
+        BIRTHDAY = "birthday", _("Birthday")
+        WINBACK = "winback", _("Win-back")
+        MANUAL = "manual", _("Manual")
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        USED = "used", _("Used")
+        VOIDED = "voided", _("Withdrawn")
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
+    )
+    value = models.DecimalField(_("value"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    min_spend = models.DecimalField(
+        _("minimum spend"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    service = models.ForeignKey(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("only for service"),
+    )
+    category = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("only for category"),
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    used_visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    used_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    key = models.CharField(max_length=100, unique=True, null=True, blank=True)  # birthday:<client>:<year>
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["valid_until", "pk"]
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        indexes = [models.Index(fields=["customer", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="coupon_value_positive"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")), name="coupon_dates_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.value})"

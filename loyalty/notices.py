@@ -65,3 +65,50 @@ def balance_notice(entry_id: int) -> None:
             "bonus": money_text(bonus),
         },
     )
+
+
+BIRTHDAY = "birthday_greeting"
+
+kinds.register_kind(
+    kinds.Kind(
+        BIRTHDAY,
+        _("Birthday greeting and coupon"),
+        marketing=True,
+        context=(*kinds.COMMON, "code", "value", "valid_until", "unsubscribe_url"),
+        defaults=kinds._same(
+            "{{ salon }}: happy birthday, {{ client_name }}! A gift of {{ value }} off your next visit, "
+            "code {{ code }}, until {{ valid_until }}. Unsubscribe: {{ unsubscribe_url }}",
+            "【{{ salon }}】{{ client_name }}，生日快乐！送您 {{ value }} 优惠券，券码 {{ code }}，"
+            "有效期至 {{ valid_until }}。退订：{{ unsubscribe_url }}",
+            "Happy birthday from {{ salon }}",
+            "{{ salon }}祝您生日快乐",
+        ),
+    )
+)
+
+
+def birthday_greeting(coupon) -> None:
+    """The greeting that carries a birthday coupon (marketing: consent, quiet hours and caps
+    apply when it is sent); planned once the coupon's transaction commits."""
+    from django.db import transaction
+
+    from loyalty.selectors import money_text
+
+    coupon_id, customer_id = coupon.pk, coupon.customer_id
+    context = {
+        "code": coupon.code,
+        "value": money_text(coupon.value),
+        "valid_until": coupon.valid_until.isoformat(),
+    }
+
+    def plan() -> None:
+        from customers.models import Customer
+
+        message_enqueue(
+            customer=Customer.objects.get(pk=customer_id),
+            kind=BIRTHDAY,
+            key=f"birthday-msg:{coupon_id}",
+            context=context,
+        )
+
+    transaction.on_commit(plan)

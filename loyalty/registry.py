@@ -11,12 +11,13 @@ from appointments.visit_hooks import register_visit_hook
 from customers.services import (
     MergeHandler,
     customer_rows_count,
+    reassign_customer_rows,
     register_export_section,
     register_merge_handler,
     relation_label,
 )
-from loyalty import selectors, services
-from loyalty.models import LoyaltyAccount, PointsEntry, StoredValueEntry
+from loyalty import cards, selectors, services
+from loyalty.models import Coupon, CustomerPackage, GiftCard, LoyaltyAccount, PointsEntry, StoredValueEntry
 
 
 def _visit_completed(visit) -> None:
@@ -39,31 +40,58 @@ def _value_available(customer) -> str | None:
     return selectors.stored_value_available_text(customer)
 
 
+def _packages_available(customer) -> str | None:
+    return selectors.packages_available_text(customer)
+
+
+def _coupons_available(customer) -> str | None:
+    return selectors.coupons_available_text(customer)
+
+
+def _plans() -> list[tuple[int, str]]:
+    from loyalty.models import PackagePlan
+
+    return [
+        (p.pk, f"{p.name} ×{p.sessions} · {selectors.money_text(p.price)}")
+        for p in PackagePlan.objects.filter(active=True)
+    ]
+
+
 # ---- merge ------------------------------------------------------------------------------------
 
 
+# Rows that point at a client directly (moved as they are).
+CUSTOMER_ROWS = ((Coupon, "customer"), (GiftCard, "buyer"))
+
+
 def _merge_preview(*, keep, merge) -> dict[str, int]:
+    counts = {relation_label(m, f): customer_rows_count(m, f, customer=merge) for m, f in CUSTOMER_ROWS}
     account = LoyaltyAccount.objects.filter(customer=merge).first()
-    if account is None:
-        return {}
-    return {
-        relation_label(LoyaltyAccount, "customer"): customer_rows_count(
-            LoyaltyAccount, "customer", customer=merge
-        ),
-        "loyalty.PointsEntry.account": account.points_entries.count(),
-        "loyalty.StoredValueEntry.account": account.value_entries.count(),
-    }
+    if account is not None:
+        counts.update(
+            {
+                relation_label(LoyaltyAccount, "customer"): 1,
+                "loyalty.PointsEntry.account": account.points_entries.count(),
+                "loyalty.StoredValueEntry.account": account.value_entries.count(),
+                "loyalty.CustomerPackage.account": account.packages.count(),
+            }
+        )
+    return counts
 
 
 def _merge(*, keep, merge, by) -> dict[str, int]:
     """Balances add up and every ledger row is kept: the absorbed client's rows move to the kept
     client's account (made if it has none), its balances are added, its account goes."""
+    counts = {
+        relation_label(m, f): reassign_customer_rows(m, f, keep=keep, merge=merge) for m, f in CUSTOMER_ROWS
+    }
     gone = LoyaltyAccount.objects.select_for_update().filter(customer=merge).first()
     if gone is None:
-        return {}
+        return counts
     kept = services.account_locked(keep)
     points = PointsEntry.objects.filter(account=gone).update(account=kept)
     value = StoredValueEntry.objects.filter(account=gone).update(account=kept)
+    packages = CustomerPackage.objects.filter(account=gone).update(account=kept)
     LoyaltyAccount.objects.filter(pk=kept.pk).update(
         points=kept.points + gone.points,
         principal=kept.principal + gone.principal,
@@ -71,9 +99,11 @@ def _merge(*, keep, merge, by) -> dict[str, int]:
     )
     gone.delete()
     return {
+        **counts,
         relation_label(LoyaltyAccount, "customer"): 1,
         "loyalty.PointsEntry.account": points,
         "loyalty.StoredValueEntry.account": value,
+        "loyalty.CustomerPackage.account": packages,
     }
 
 
@@ -134,6 +164,39 @@ def register() -> None:
         sold=services.topup_sold,
         voided=services.topup_voided,
         by_amount=True,
+    )
+    register_line_kind(
+        cards.PACKAGE,
+        _("Package"),
+        price=cards.package_price,
+        sold=cards.package_sold,
+        voided=cards.package_voided,
+        choices=_plans,
+    )
+    register_line_kind(
+        cards.GIFT_CARD,
+        _("Gift card"),
+        price=cards.gift_card_price,
+        sold=cards.gift_card_sold,
+        voided=cards.gift_card_voided,
+        by_amount=True,
+    )
+    register_payment_method(
+        cards.PACKAGE,
+        _("Package session"),
+        charge=cards.package_charge,
+        refund=cards.package_refund,
+        available=_packages_available,
+    )
+    register_payment_method(
+        cards.GIFT_CARD, _("Gift card"), charge=cards.gift_card_charge, refund=cards.gift_card_refund
+    )
+    register_payment_method(
+        cards.COUPON,
+        _("Coupon"),
+        charge=cards.coupon_charge,
+        refund=cards.coupon_refund,
+        available=_coupons_available,
     )
     register_visit_hook("loyalty.points", completed=_visit_completed, voided=_visit_voided, receipt=_receipt)
     register_merge_handler(MERGE_HANDLER)

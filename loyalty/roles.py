@@ -6,7 +6,24 @@ from accounts.models import Role
 
 L = "loyalty."
 _DESK = [L + "use_loyalty", L + "view_loyaltyaccount"]
-_MANAGE = [*_DESK, L + "adjust_ledger", L + "view_pointsentry", L + "view_storedvalueentry"]
+_MANAGE = [
+    *_DESK,
+    L + "adjust_ledger",
+    *(
+        L + "view_" + m
+        for m in (
+            "pointsentry",
+            "storedvalueentry",
+            "customerpackage",
+            "packageentry",
+            "giftcard",
+            "giftcardentry",
+            "coupon",
+        )
+    ),
+    # package plans are prices: the owner's and the managers' (DESIGN.md, Roles)
+    *(L + p + "_packageplan" for p in ("view", "add", "change", "delete")),
+]
 
 ROLE_PERMISSIONS = {
     Role.OWNER: [

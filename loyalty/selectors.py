@@ -7,7 +7,16 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from loyalty.models import LoyaltyAccount, LoyaltySettings, PointsEntry, StoredValueEntry
+from loyalty.models import (
+    Coupon,
+    CustomerPackage,
+    GiftCard,
+    LoyaltyAccount,
+    LoyaltySettings,
+    PackageEntry,
+    PointsEntry,
+    StoredValueEntry,
+)
 from salon_crm.money import currency_symbol
 
 ZERO = Decimal("0")
@@ -41,18 +50,68 @@ def stored_value_available_text(customer) -> str | None:
     }
 
 
+def active_packages(customer) -> list[CustomerPackage]:
+    from django.utils import timezone
+
+    return list(
+        CustomerPackage.objects.filter(
+            account__customer=customer,
+            status=CustomerPackage.Status.ACTIVE,
+            sessions_left__gt=0,
+            expires_on__gte=timezone.localdate(),
+        ).order_by("expires_on", "pk")
+    )
+
+
+def packages_available_text(customer) -> str | None:
+    packages = active_packages(customer)
+    if not packages:
+        return None
+    return "; ".join(
+        _("%(name)s: %(left)s of %(total)s sessions left, until %(day)s")
+        % {
+            "name": p.name,
+            "left": p.sessions_left,
+            "total": p.sessions_total,
+            "day": p.expires_on.isoformat(),
+        }
+        for p in packages
+    )
+
+
+def open_coupons(customer) -> list[Coupon]:
+    from django.utils import timezone
+
+    return list(
+        Coupon.objects.filter(
+            customer=customer, status=Coupon.Status.ISSUED, valid_until__gte=timezone.localdate()
+        ).order_by("valid_until", "pk")
+    )
+
+
+def coupons_available_text(customer) -> str | None:
+    coupons = open_coupons(customer)
+    if not coupons:
+        return None
+    return "; ".join(
+        _("%(code)s: %(value)s until %(day)s")
+        % {"code": c.code, "value": money_text(c.value), "day": c.valid_until.isoformat()}
+        for c in coupons
+    )
+
+
 def receipt_balances(visit) -> list[tuple[str, str]]:
     """The client's balances right after this visit's own ledger rows (later rows left out):
     points earned or used here and the balance, stored value used here and the balance."""
+    rows = _receipt_cards(visit)
     account = account_of(visit.customer)
     if account is None:
-        return []
+        return rows
     own = Q(visit=visit)
     points = PointsEntry.objects.filter(account=account)
     value = StoredValueEntry.objects.filter(account=account)
     last_points = points.filter(own).order_by("-pk").values_list("pk", flat=True).first()
     last_value = value.filter(own).order_by("-pk").values_list("pk", flat=True).first()
-    rows = []
     if last_points is not None:
         here = points.filter(own).aggregate(
             earned=Sum("points", filter=Q(kind="earn")), used=Sum("points", filter=Q(kind="redeem"))
@@ -76,6 +135,26 @@ def receipt_balances(visit) -> list[tuple[str, str]]:
                 },
             )
         )
+    return rows
+
+
+def _receipt_cards(visit) -> list[tuple[str, str]]:
+    """Gift cards sold here (their codes), package sessions used here (with what is left),
+    packages sold here (two queries)."""
+    rows = [
+        (_("Gift card %(code)s") % {"code": card.code}, money_text(card.initial))
+        for card in GiftCard.objects.filter(visit_line__visit=visit).order_by("pk")
+    ]
+    for entry in PackageEntry.objects.filter(visit=visit).select_related("package").order_by("pk"):
+        package = entry.package
+        if entry.kind in (PackageEntry.Kind.USED, PackageEntry.Kind.SOLD):
+            rows.append(
+                (
+                    _("Package %(name)s") % {"name": package.name},
+                    _("%(left)s of %(total)s sessions left")
+                    % {"left": package.sessions_left, "total": package.sessions_total},
+                )
+            )
     return rows
 
 

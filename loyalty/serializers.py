@@ -26,12 +26,35 @@ class LedgerRowOutput(serializers.Serializer):
     visit_id = serializers.IntegerField(allow_null=True)
 
 
+class PackageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    sessions_left = serializers.IntegerField()
+    sessions_total = serializers.IntegerField()
+    expires_on = serializers.DateField(help_text="the last day a session can be used")
+    services = serializers.ListField(child=serializers.IntegerField(), help_text="service ids it covers")
+
+
+class CouponOutput(serializers.Serializer):
+    code = serializers.CharField()
+    kind = serializers.CharField()
+    value = serializers.DecimalField(**MONEY)
+    min_spend = serializers.DecimalField(**MONEY)
+    service = serializers.IntegerField(allow_null=True)
+    category = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    status = serializers.CharField()
+
+
 class LoyaltyOutput(serializers.Serializer):
     customer = serializers.IntegerField()
     points = serializers.IntegerField()
     points_value = serializers.DecimalField(**MONEY, help_text="what the points pay, at the current rate")
     points_expiring = PointsLotOutput(many=True, help_text="open lots, soonest expiry first (at most 5)")
     stored_value = StoredValueOutput()
+    packages = PackageOutput(many=True, help_text="packages with sessions left, soonest expiry first")
+    coupons = CouponOutput(many=True, help_text="the client's coupons still to use, soonest expiry first")
     history = LedgerRowOutput(many=True, help_text="the latest 20 rows of both ledgers, newest first")
 
 
@@ -46,3 +69,20 @@ class StoredValueRefundInput(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY, min_value=0, help_text="principal paid back")
     method = serializers.ChoiceField(choices=list(REFUND_METHODS))
     reason = serializers.CharField(max_length=200, validators=[validate_single_line_text])
+
+
+class CouponIssueInput(serializers.Serializer):
+    value = serializers.DecimalField(**MONEY, min_value=0)
+    min_spend = serializers.DecimalField(**MONEY, min_value=0, required=False, default=0)
+    service = serializers.IntegerField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateField()
+    note = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", validators=[validate_single_line_text]
+    )
+
+
+class GiftCardOutput(serializers.Serializer):
+    code = serializers.CharField()
+    value = serializers.DecimalField(**MONEY)
+    balance = serializers.DecimalField(**MONEY)
+    expires_on = serializers.DateField(allow_null=True)

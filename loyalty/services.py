@@ -44,10 +44,14 @@ ZERO = Decimal("0")
 TOPUP = "topup"  # the checkout line kind of a stored-value top-up
 POINTS = "points"  # payment methods
 STORED_VALUE = "stored_value"
-# Payments that are the salon's own credit, not the client's money: they earn no points.
-NOT_EARNING_METHODS = {POINTS}
-# Lines that are money put aside, not a purchase: they earn no points (spending it later does).
-NOT_EARNING_KINDS = {TOPUP}
+# Lines that are money put aside (a top-up, a gift card), not a purchase: they earn no points
+# (spending the money later does), and no credit may pay for them.
+MONEY_PUT_ASIDE = {TOPUP, "gift_card"}
+NOT_EARNING_KINDS = MONEY_PUT_ASIDE
+# Payments that are the salon's own credit or prepaid services: they earn no points (stored value
+# and gift cards are the client's money: spending them earns).
+NOT_EARNING_METHODS = {POINTS, "package", "coupon"}
+CREDIT_METHODS = {POINTS, STORED_VALUE, "gift_card", "coupon", "package"}
 
 
 def _money(value) -> Decimal:
@@ -262,13 +266,20 @@ def points_reverse_for_visit(visit: Visit, *, by=None) -> PointsEntry | None:
 
 
 def _sale_limit(visit: Visit, method: str, payment: Payment) -> None:
-    """Points and stored value pay for what the visit sells, never for a top-up."""
-    topups = visit.lines.filter(kind=TOPUP).aggregate(s=Sum("amount"))["s"] or ZERO
-    if not topups:
+    """Credit (points, stored value, gift cards, coupons, packages) pays for what the visit
+    sells, never for a top-up or a gift card."""
+    aside = visit.lines.filter(kind__in=MONEY_PUT_ASIDE).aggregate(s=Sum("amount"))["s"] or ZERO
+    if not aside:
         return
-    credit = visit.payments.filter(method__in=[POINTS, STORED_VALUE]).aggregate(s=Sum("amount"))["s"] or ZERO
-    if credit > visit.total - topups:
-        raise ValidationError({"payments": [_("Points and stored value cannot pay for a top-up.")]})
+    credit = visit.payments.filter(method__in=CREDIT_METHODS).aggregate(s=Sum("amount"))["s"] or ZERO
+    if credit > visit.total - aside:
+        raise ValidationError(
+            {
+                "payments": [
+                    _("Points, stored value, gift cards and coupons cannot pay for a top-up or a gift card.")
+                ]
+            }
+        )
 
 
 def points_charge(visit: Visit, payment: Payment) -> None:

@@ -8,3 +8,17 @@ from loyalty import services
 @shared_task(name="loyalty.expire_points")
 def expire_points() -> int:
     return services.points_expire()
+
+
+@shared_task(name="loyalty.expire_packages")
+def expire_packages() -> int:
+    from loyalty import cards
+
+    return cards.packages_expire()
+
+
+@shared_task(name="loyalty.birthday_coupons")
+def birthday_coupons() -> int:
+    from loyalty import cards
+
+    return cards.birthday_coupons()

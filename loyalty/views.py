@@ -13,8 +13,14 @@ from django.utils.translation import gettext as _
 from accounts.access import current_location
 from appointments.views.common import add_service_errors, dialog_done
 from customers.selectors import customer_get
-from loyalty import selectors, services
-from loyalty.forms import LoyaltySettingsForm, PointsAdjustForm, StoredValueRefundForm, TopUpRuleFormSet
+from loyalty import cards, selectors, services
+from loyalty.forms import (
+    CouponIssueForm,
+    LoyaltySettingsForm,
+    PointsAdjustForm,
+    StoredValueRefundForm,
+    TopUpRuleFormSet,
+)
 from loyalty.models import LoyaltySettings, TopUpRule
 
 
@@ -76,6 +82,32 @@ def stored_value_refund_dialog(request: HttpRequest, pk: int) -> HttpResponse:
         "loyalty/dialogs/stored_value_refund.html",
         {"form": form, "customer": customer, "account": account},
     )
+
+
+@login_required
+@permission_required("loyalty.adjust_ledger", raise_exception=True)
+def coupon_issue_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager gives the client a single-use coupon (an apology, a gesture)."""
+    customer = _active_customer(pk)
+    form = CouponIssueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            coupon = cards.coupon_issue(
+                customer=customer,
+                kind="manual",
+                value=data["value"],
+                min_spend=data.get("min_spend") or 0,
+                service=data.get("service"),
+                valid_until=data["valid_until"],
+                note=data.get("note", ""),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("Coupon %(code)s given.") % {"code": coupon.code})
+    return render(request, "loyalty/dialogs/coupon_issue.html", {"form": form, "customer": customer})
 
 
 @login_required

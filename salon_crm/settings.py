@@ -297,6 +297,9 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-dispatch": {"task": "messaging.dispatch_tick", "schedule": timedelta(minutes=1)},
     # Points past their last day expire, oldest first (loyalty.tasks); 02:30 server time.
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=30)},
+    "loyalty-expire-packages": {"task": "loyalty.expire_packages", "schedule": crontab(hour=2, minute=40)},
+    # Birthday coupons and greetings, planned at 09:00 (sent within the clients' waking hours).
+    "loyalty-birthday-coupons": {"task": "loyalty.birthday_coupons", "schedule": crontab(hour=9, minute=0)},
 }
 
 # Security: strict unless DEBUG. TLS is terminated in front of the app (load balancer).

@@ -406,12 +406,46 @@ def _loyalty_objects(s: Seed) -> dict:
     from django.db import transaction
 
     from loyalty import services
-    from loyalty.models import LoyaltySettings, PointsEntry, StoredValueEntry, TopUpRule
+    from loyalty.models import (
+        Coupon,
+        CustomerPackage,
+        GiftCard,
+        GiftCardEntry,
+        LoyaltySettings,
+        PackageEntry,
+        PackagePlan,
+        PointsEntry,
+        StoredValueEntry,
+        TopUpRule,
+    )
 
     with transaction.atomic():
         account = services.account_locked(s.customer)
         services._value_entry(account, kind="adjust", principal=Decimal("500.00"), bonus=Decimal("50.00"))
+    plan = PackagePlan.objects.create(name="Cut ×5", sessions=5, price=Decimal("800.00"))
+    plan.services.set([s.cut])
+    package = CustomerPackage.objects.create(
+        account=account, plan=plan, name=plan.name, sessions_total=5, sessions_left=5, price=plan.price,
+        expires_on=s.day + timedelta(days=365),
+    )  # fmt: skip
+    card = GiftCard.objects.create(code="GC-TEST-CARD", initial=Decimal("100"), balance=Decimal("100"))
+    s.objects["gift_card"] = card
     return {
+        "loyalty.packageplan": plan,
+        "loyalty.customerpackage": package,
+        "loyalty.packageentry": PackageEntry.objects.create(
+            package=package, kind="sold", sessions=5, value=0
+        ),
+        "loyalty.giftcard": card,
+        "loyalty.giftcardentry": GiftCardEntry.objects.create(card=card, kind="sold", amount=Decimal("100")),
+        "loyalty.coupon": Coupon.objects.create(
+            code="CP-TEST-0001",
+            kind="manual",
+            customer=s.customer,
+            value=Decimal("20"),
+            valid_from=s.day,
+            valid_until=s.day + timedelta(days=30),
+        ),  # fmt: skip
         "loyalty.loyaltyaccount": account,
         "loyalty.loyaltysettings": LoyaltySettings.current(),
         "loyalty.pointsentry": PointsEntry.objects.order_by("pk").first(),
@@ -629,6 +663,9 @@ PAGES: dict[str, Row] = {
     "loyalty:stored_value_refund": Row(
         "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"amount": "10.00", "method": "cash", "reason": "matrix"}
     ),
+    "loyalty:coupon_issue": Row(
+        "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"value": "20", "valid_until": "2030-01-01"}
+    ),
     "loyalty:settings": Row(
         "-----Y", "-----Y",
         data=lambda s: {
@@ -709,6 +746,10 @@ API: dict[str, Row] = {
         "-.....", "-YY-YY", kwargs=lambda s: {"pk": s.waitlist.pk}, data=lambda s: {"status": "cancelled"}
     ),
     "api-customer-loyalty": Row("--YYYY", kwargs=CLIENT),
+    "api-customer-coupons": Row(
+        "-.....", "---YYY", kwargs=CLIENT, data=lambda s: {"value": "20.00", "valid_until": "2030-01-01"}
+    ),
+    "api-gift-card": Row("--YYYY", kwargs=lambda s: {"code": "GC-TEST-CARD"}),
     "api-customer-points-adjust": Row(
         "-.....", "---YYY", kwargs=CLIENT, data=lambda s: {"points": 10, "reason": "matrix"}
     ),
@@ -763,6 +804,12 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "loyalty.loyaltyaccount":           ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.pointsentry":              ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.storedvalueentry":         ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.packageplan":              ("---YYY", "---YYY", "---YYY", "---YYY"),
+    "loyalty.customerpackage":          ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.packageentry":             ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.giftcard":                 ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.giftcardentry":            ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.coupon":                   ("---YYY", NONE,     "---YYY", NONE),
 }  # fmt: skip
 
 ADMIN_SITE: dict[str, Row] = {

@@ -27,6 +27,7 @@ from appointments.forms import (
     booking_items,
 )
 from appointments.models import AppointmentItem, AppointmentSource, AppointmentStatus
+from appointments.payments import payment_balances
 from appointments.services import SafetyWarningsError, appointment_book, walk_in_create
 from appointments.services.rules import day_bounds, local_date
 from appointments.views.common import (
@@ -317,7 +318,12 @@ def safety_check(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/dialogs/warnings.html",
-        {"warnings": _warnings_for(customer, services), "customer": customer},
+        {
+            "warnings": _warnings_for(customer, services),
+            "customer": customer,
+            # what the client can pay with: points, stored value, package sessions left
+            "client_balances": payment_balances(customer),
+        },
     )
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from appointments import selectors
 from appointments.forms import CheckoutForm, CheckoutLineFormSet, PaymentFormSet, VoidForm
-from appointments.line_kinds import kinds_sold_by_amount
+from appointments.line_kinds import kinds_sold_by_amount, kinds_sold_by_choice
 from appointments.models import Appointment, Visit, VisitLine
 from appointments.payments import payment_balances, payment_method_choices
 from appointments.services import (
@@ -58,6 +58,7 @@ def _checkout_lines(lines, form=None) -> list[CheckoutLine]:
         )
     if form is not None:
         result += [CheckoutLine(kind=key, unit_price=amount) for key, amount in form.amount_lines()]
+        result += [CheckoutLine(kind=key, ref=ref) for key, ref in form.choice_lines()]
     return result
 
 
@@ -88,10 +89,10 @@ def _forms(request: HttpRequest, appointment: Appointment | None, location):
         "staff": selectors.staff_bookable(location=location),
     }
     pay_kwargs = {"methods": payment_method_choices()}
-    amount_kinds = kinds_sold_by_amount()
+    sold = {"amount_kinds": kinds_sold_by_amount(), "choice_kinds": kinds_sold_by_choice()}
     if request.method == "POST":
         return (
-            CheckoutForm(request.POST, amount_kinds=amount_kinds),
+            CheckoutForm(request.POST, **sold),
             CheckoutLineFormSet(request.POST, prefix="lines", form_kwargs=line_kwargs),
             PaymentFormSet(request.POST, prefix="pay", form_kwargs=pay_kwargs),
         )
@@ -110,7 +111,7 @@ def _forms(request: HttpRequest, appointment: Appointment | None, location):
     payments = PaymentFormSet(
         initial=[{"method": "cash", "amount": due or None}, {}, {}], prefix="pay", form_kwargs=pay_kwargs
     )
-    return CheckoutForm(amount_kinds=amount_kinds), lines, payments
+    return CheckoutForm(**sold), lines, payments
 
 
 def _customer(request: HttpRequest, appointment: Appointment | None) -> Customer | None:

@@ -155,9 +155,10 @@ def test_next_visit_and_receipt(salon, reception, booked, django_assert_num_quer
     visit = visit_get(pk=visit.pk)
     suggestion = next_visit_suggestion(visit)
     assert (suggestion.date, suggestion.service) == (date(2027, 2, 17), salon.colour)  # 6 Jan + 42 days
-    # nothing for the visit's own rows (prefetched); loyalty's balances after it: the account,
-    # then the points rows of this visit (last, counts, balance) and its stored-value rows (none)
-    with django_assert_num_queries(5):
+    # nothing for the visit's own rows (prefetched); loyalty's rows: gift cards sold and package
+    # sessions of this visit, the account, then the points rows of this visit (last, counts,
+    # balance) and its stored-value rows (none)
+    with django_assert_num_queries(7):
         receipt = receipt_data(visit)
     assert receipt["total"] == Decimal("880.00")
     assert receipt["time_zone"] == "Asia/Shanghai"

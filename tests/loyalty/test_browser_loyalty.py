@@ -11,9 +11,10 @@ from playwright.sync_api import expect
 
 from appointments.models import Visit
 from loyalty import services
+from loyalty.models import CustomerPackage
 from tests.axe import assert_no_serious_violations
 from tests.browser import login
-from tests.loyalty.conftest import account, topup
+from tests.loyalty.conftest import account, package_line, topup
 
 SHOTS = os.environ.get("SCREENSHOTS_DIR", "test-results")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,53 +30,61 @@ def _login_in(page, live_server, username: str, lang: str) -> None:
     login(page, live_server, username)
 
 
-def test_reception_pays_with_stored_value_points_and_cash_and_the_receipt_shows_the_balances(
-    live_server, page, salon, sell, rules, reception, manager
+def test_reception_pays_with_a_package_session_stored_value_and_points_and_the_receipt_shows_the_balances(
+    live_server, page, salon, sell, rules, plan, reception, manager
 ):
     sell(lines=[topup("500.00")], pay=[("cash", "500.00")])  # ¥500 paid + ¥30 bonus
-    services.points_adjust(customer=salon.customer, points=5000, reason="welcome", by=manager.user)
+    sell(lines=[package_line(plan)], pay=[("card", "2000.00")])  # Colour ×5 (earns 2,000 points)
+    services.points_adjust(customer=salon.customer, points=6000, reason="welcome", by=manager.user)
     page.set_viewport_size({"width": 1366, "height": 768})
     login(page, live_server, "reception")
     page.goto(f"{live_server.url}/checkout/?customer={salon.customer.pk}")
     # what the client can pay with is on the page
-    expect(page.locator("#checkout-balances")).to_contain_text("5,000 points = ¥50.00")
-    expect(page.locator("#checkout-balances")).to_contain_text("¥530.00 (500.00 paid + 30.00 bonus)")
-    page.get_by_label("Service, line 1").select_option(str(salon.cut.pk))
+    balances = page.locator("#checkout-balances")
+    expect(balances).to_contain_text("8,000 points = ¥80.00")
+    expect(balances).to_contain_text("¥530.00 (500.00 paid + 30.00 bonus)")
+    expect(balances).to_contain_text("Colour ×5: 5 of 5 sessions left, until 2027-07-05")
+    # a colour and a cut
+    page.get_by_label("Service, line 1").select_option(str(salon.colour.pk))
     page.get_by_label("Stylist, line 1").select_option(str(salon.stylist.pk))
-    expect(page.locator("#id_pay-0-amount")).to_have_value("200.00")
-    # ¥120 from the card, ¥50 in points, the rest in cash
-    page.get_by_label("Method, payment 1").select_option("stored_value")
-    page.get_by_label("Amount (CNY), payment 1").fill("120")
+    page.get_by_label("Service, line 2").select_option(str(salon.cut.pk))
+    page.get_by_label("Stylist, line 2").select_option(str(salon.other_stylist.pk))
+    expect(page.locator("#id_pay-0-amount")).to_have_value("880.00")
+    # the colour from the package, ¥120 from the card, the rest (¥80) in points
+    page.get_by_label("Method, payment 1").select_option("package")
+    page.get_by_label("Amount (CNY), payment 1").fill("680")
     page.keyboard.press("Tab")
-    expect(page.locator("#id_pay-1-amount")).to_have_value("80.00")
-    page.get_by_label("Method, payment 2").select_option("points")
-    page.get_by_label("Amount (CNY), payment 2").fill("50")
+    expect(page.locator("#id_pay-1-amount")).to_have_value("200.00")
+    page.get_by_label("Method, payment 2").select_option("stored_value")
+    page.get_by_label("Amount (CNY), payment 2").fill("120")
     page.keyboard.press("Tab")
-    expect(page.locator("#id_pay-2-amount")).to_have_value("30.00")
-    page.get_by_label("Method, payment 3").select_option("cash")
+    expect(page.locator("#id_pay-2-amount")).to_have_value("80.00")
+    page.get_by_label("Method, payment 3").select_option("points")
     expect(page.locator("#total-left")).to_have_text("0.00")
     page.screenshot(path=SHOTS + "/loyalty-checkout-mixed-payment.png", full_page=True)
     assert_no_serious_violations(page, "loyalty-checkout")
     page.click("#checkout-submit")
-    # the receipt: 5,000 points used, 150 earned on the ¥150 not paid in points; the card's
-    # ¥120 drawn in proportion (¥6.79 of it bonus)
-    expect(page.locator("#receipt-total")).to_have_text("200.00")
-    balances = page.locator("#receipt-balances")
-    expect(balances).to_contain_text("Points used")
-    expect(balances).to_contain_text("5,000")
-    expect(balances.locator("tr", has_text="Points earned")).to_contain_text("150")
-    expect(balances.locator("tr", has_text="Points balance")).to_contain_text("150")
-    expect(balances).to_contain_text("¥410.00 (386.79 paid + 23.21 bonus)")
+    # the receipt: a session used (4 left), 8,000 points used and 120 earned on the ¥120 paid
+    # from the card (package sessions and points earn nothing), the card's ¥120 drawn in
+    # proportion (¥6.79 of it bonus)
+    expect(page.locator("#receipt-total")).to_have_text("880.00")
+    receipt = page.locator("#receipt-balances")
+    expect(receipt.locator("tr", has_text="Package Colour ×5")).to_contain_text("4 of 5 sessions left")
+    expect(receipt.locator("tr", has_text="Points used")).to_contain_text("8,000")
+    expect(receipt.locator("tr", has_text="Points earned")).to_contain_text("120")
+    expect(receipt.locator("tr", has_text="Points balance")).to_contain_text("120")
+    expect(receipt).to_contain_text("¥410.00 (386.79 paid + 23.21 bonus)")
     page.screenshot(path=SHOTS + "/loyalty-receipt.png", full_page=True)
     assert_no_serious_violations(page, "loyalty-receipt")
-    visit = Visit.objects.get(lines__kind="service")
+    visit = Visit.objects.get(lines__kind="service", lines__service=salon.cut)
     assert sorted((p.method, p.amount) for p in visit.payments.all()) == [
-        ("cash", Decimal("30.00")),
-        ("points", Decimal("50.00")),
+        ("package", Decimal("680.00")),
+        ("points", Decimal("80.00")),
         ("stored_value", Decimal("120.00")),
     ]
     acc = account(salon.customer)
-    assert (acc.points, acc.principal, acc.bonus) == (150, Decimal("386.79"), Decimal("23.21"))
+    assert (acc.points, acc.principal, acc.bonus) == (120, Decimal("386.79"), Decimal("23.21"))
+    assert CustomerPackage.objects.get().sessions_left == 4
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])

@@ -151,3 +151,57 @@ def test_api_answers_balances_and_takes_adjustments_and_refunds(
     )
     assert response.status_code == 201
     assert response.json()["stored_value"] == {"principal": "0.00", "bonus": "0.00", "total": "0.00"}
+
+
+def test_manager_gives_a_coupon_in_the_dialog_and_the_card_lists_it(client_as, salon, manager, reception):
+    url = reverse("loyalty:coupon_issue", args=[salon.customer.pk])
+    assert client_as(reception).get(url).status_code == 403
+    client = client_as(manager)
+    response = client.post(url, {"value": "0", "valid_until": "2027-02-01"})
+    assert response.status_code == 200 and response.context["form"].errors["value"]
+    response = client.post(url, {"value": "30", "valid_until": "2027-02-01", "note": "sorry for the wait"})
+    assert response.status_code == 204
+    from loyalty.models import Coupon
+
+    coupon = Coupon.objects.get()
+    assert (coupon.customer, coupon.kind, coupon.issued_by, coupon.note) == (
+        salon.customer,
+        "manual",
+        manager.user,
+        "sorry for the wait",
+    )
+    html = client.get(reverse("customers:detail", args=[salon.customer.pk])).content.decode()
+    assert f'data-coupon="{coupon.code}"' in html
+
+
+def test_api_lists_packages_and_coupons_gives_coupons_and_checks_gift_cards(
+    api_as, salon, sell, plan, manager, reception
+):
+    from tests.loyalty.conftest import gift_card_line, package_line
+
+    sell(lines=[package_line(plan), gift_card_line("150.00")], pay=[("cash", "2150.00")])
+    api = api_as(manager)
+    response = api.post(
+        f"/api/v1/customers/{salon.customer.pk}/loyalty/coupons/",
+        {"value": "25.00", "valid_until": "2027-03-01", "service": salon.cut.pk},
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["service"] == salon.cut.pk
+    code = response.json()["code"]
+    body = api_as(reception).get(f"/api/v1/customers/{salon.customer.pk}/loyalty/").json()
+    assert [(p["name"], p["sessions_left"], p["services"]) for p in body["packages"]] == [
+        ("Colour ×5", 5, [salon.colour.pk])
+    ]
+    assert [c["code"] for c in body["coupons"]] == [code]
+    bad = api_as(manager).post(  # (api_as re-authenticates the one test client)
+        f"/api/v1/customers/{salon.customer.pk}/loyalty/coupons/",
+        {"value": "25.00", "valid_until": "2027-03-01", "service": 999999},
+        format="json",
+    )
+    assert bad.status_code == 400
+    from loyalty.models import GiftCard
+
+    card = GiftCard.objects.get()
+    answer = api_as(reception).get(f"/api/v1/gift-cards/{card.code.lower()}/").json()
+    assert (answer["code"], answer["balance"]) == (card.code, "150.00")
+    assert api_as(reception).get("/api/v1/gift-cards/GC-NONE-NONE/").status_code == 404

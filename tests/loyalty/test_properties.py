@@ -1,6 +1,7 @@
 """Property-based: after any sequence of earns, redemptions, top-ups, spends, refunds, voids,
 adjustments and expiries, every balance is the sum of its ledger and none is negative; and the
-rounding rules create or lose no cent over 10,000 random operations."""
+rounding rules create or lose no cent over 10,000 random operations. Packages (sessions) and gift
+cards (balances) are in the sequences too."""
 
 import random
 from dataclasses import dataclass
@@ -15,15 +16,30 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appointments.services import visit_void
-from loyalty import services
-from loyalty.models import LoyaltyAccount, StoredValueEntry, TopUpRule
-from tests.loyalty.conftest import assert_ledgers_hold, topup
+from loyalty import cards, services
+from loyalty.models import GiftCard, LoyaltyAccount, PackagePlan, StoredValueEntry, TopUpRule
+from tests.loyalty.conftest import assert_ledgers_hold, gift_card_line, package_line, topup
 
 pytestmark = pytest.mark.django_db
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["earn", "redeem", "topup", "spend", "refund", "void", "adjust", "expire"]),
+        st.sampled_from(
+            [
+                "earn",
+                "redeem",
+                "topup",
+                "spend",
+                "refund",
+                "void",
+                "adjust",
+                "expire",
+                "package",
+                "session",
+                "gift",
+                "giftpay",
+            ]
+        ),
         st.integers(min_value=1, max_value=1500),
     ),
     min_size=1,
@@ -42,6 +58,10 @@ def test_any_sequence_keeps_every_balance_the_sum_of_its_ledger(
 ):
     with transaction.atomic():  # each example starts from the same empty ledgers
         TopUpRule.objects.create(pay_at_least=Decimal("300"), bonus=Decimal("33.33"))
+        plan = PackagePlan.objects.create(
+            name="Cut ×3", sessions=3, price=Decimal("500.00"), validity_days=30
+        )
+        plan.services.set([salon.cut])
         visits = []
         clock = [on_the_day]
         monkeypatch.setattr(timezone, "now", lambda: clock[0])
@@ -78,6 +98,24 @@ def test_any_sequence_keeps_every_balance_the_sum_of_its_ledger(
                     elif op == "expire":
                         clock[0] = clock[0] + timedelta(days=n)
                         services.points_expire(today=timezone.localdate(clock[0]))
+                        cards.packages_expire(today=timezone.localdate(clock[0]))
+                    elif op == "package":
+                        visits.append(sell(lines=[package_line(plan)], pay=[("cash", "500.00")]))
+                    elif op == "session":
+                        visits.append(sell(pay=[("package", "200.00")]))
+                    elif op == "gift":
+                        visits.append(sell(lines=[gift_card_line(str(amount))], pay=[("cash", str(amount))]))
+                    elif op == "giftpay":
+                        card = GiftCard.objects.order_by("-balance").first()
+                        if card is not None:
+                            paid = min(amount, Decimal("200.00"))
+                            rest = Decimal("200.00") - paid
+                            visits.append(
+                                sell(
+                                    pay=[("gift_card", str(paid), card.code)]
+                                    + ([("cash", str(rest))] if rest else [])
+                                )
+                            )
             except ValidationError:
                 pass  # refused (not enough balance, spent, …): nothing written
             except Exception as exc:  # a Conflict (voiding twice) is a refusal too
