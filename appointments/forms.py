@@ -309,18 +309,22 @@ class CheckoutForm(StyledForm):
     # Shown when the quote is a price override (far below the catalogue, or nothing to pay).
     price_reason = forms.CharField(label=_("Reason for the price"), max_length=200, required=False)
 
-    def __init__(self, *args, amount_kinds=(), choice_kinds=(), **kwargs):
+    def __init__(self, *args, amount_kinds=(), choice_kinds=(), customer=None, **kwargs):
         """`amount_kinds`: line kinds sold for a typed amount (a stored-value top-up): one
         optional amount field each, `sell_<key>`. `choice_kinds`: kinds sold from a list (a
-        package plan): one optional select each, `pick_<key>`."""
+        package plan, the client's open fees): one optional select each, `pick_<key>`, when the
+        kind has something to offer this `customer`."""
         self.amount_kinds = list(amount_kinds)
-        self.choice_kinds = [k for k in choice_kinds if k.choices()]
+        listed = [(k, k.choices(customer)) for k in choice_kinds]
+        self.choice_kinds = [k for k, options in listed if options]
         super().__init__(*args, **kwargs)
-        for kind in self.choice_kinds:
+        for kind, options in listed:
+            if not options:
+                continue
             self.fields[f"pick_{kind.key}"] = forms.ChoiceField(
                 label=kind.label,
                 required=False,
-                choices=[("", "—"), *((str(r), str(lbl)) for r, lbl in kind.choices())],
+                choices=[("", "—"), *((str(r), str(lbl)) for r, lbl in options)],
             )
             self.fields[f"pick_{kind.key}"].widget.attrs.setdefault("class", "form-select form-select-sm")
         for kind in self.amount_kinds:

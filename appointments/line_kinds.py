@@ -12,7 +12,8 @@ handlers, and they go through the same checkout, receipt and void as a haircut:
 
 A kind registered with `by_amount=True` is sold for an amount the desk types (a top-up, a gift
 card): the checkout page offers an amount field for it beside the lines. A kind with `choices`
-(a callable answering [(ref, label)]: the package plans on sale) gets a select of them there."""
+(`choices(customer)` answering [(ref, label)]: the package plans on sale, the client's open
+fees) gets a select of them there when the list is not empty."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,7 +55,7 @@ class LineKind:
     sold: Callable | None = None  # sold(visit, visit_line, line)
     voided: Callable | None = None  # voided(visit, visit_line)
     by_amount: bool = False  # the checkout page offers an amount field for it
-    choices: Callable | None = None  # choices() -> [(ref, label)]: a select on the checkout page
+    choices: Callable | None = None  # choices(customer) -> [(ref, label)]: a select on the checkout page
 
 
 _KINDS: dict[str, LineKind] = {}
@@ -122,3 +123,35 @@ def _product_price(line: CheckoutLine) -> tuple[str, Decimal]:
 
 register_line_kind(VisitLine.Kind.SERVICE, gettext_lazy("Service"), price=_service_price)
 register_line_kind(VisitLine.Kind.PRODUCT, gettext_lazy("Product"), price=_product_price)
+
+
+# ---- price rules ---------------------------------------------------------------------------------
+# A rule takes a share off a client's services and products at checkout (loyalty: the member
+# tier's discount). checkout_quote asks every rule; the discount goes into each line's own
+# discount (so a stylist's revenue is what was really paid) and shows as one visible row.
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    label: str  # "Gold member 10%": shown at checkout and on the receipt
+    percent: Decimal  # 0 < percent <= 100
+
+
+PriceRuleFn = Callable  # rule(customer) -> PriceRule | None
+_RULES: dict[str, PriceRuleFn] = {}
+
+
+def register_price_rule(key: str, rule: PriceRuleFn) -> None:
+    _RULES[key] = rule
+
+
+def unregister_price_rule(key: str) -> None:
+    _RULES.pop(key, None)
+
+
+def price_rule_for(customer) -> PriceRule | None:
+    """The largest share any rule gives this client (rules do not add up)."""
+    if customer is None:
+        return None
+    found = [r for r in (rule(customer) for rule in _RULES.values()) if r is not None and r.percent > 0]
+    return max(found, key=lambda r: r.percent) if found else None

@@ -336,6 +336,13 @@ class Visit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     void_reason = models.CharField(max_length=200, blank=True)
+    # A price rule's share off the lines (appointments.line_kinds: a member tier's discount),
+    # included in the lines' own discounts and shown as one row.
+    # (database defaults too: the visit importer's COPY leaves them out)
+    rule_discount = models.DecimalField(
+        _("member discount"), **MONEY, default=Decimal("0"), db_default=Decimal("0")
+    )
+    rule_label = models.CharField(max_length=120, blank=True, default="", db_default="")
     # A price override (appointments.services.checkout): a line far below its catalogue price, a
     # large visit discount, or nothing to pay. Who let it through, and why (blank when a manager
     # with appointments.override_price gave no reason).

@@ -531,6 +531,8 @@ def receipt_data(visit: Visit) -> dict:
             for line in lines
         ],
         "subtotal": visit.subtotal,
+        "rule_discount": visit.rule_discount,
+        "rule_label": visit.rule_label,
         "discount": visit.discount,
         "total": visit.total,
         "payments": [

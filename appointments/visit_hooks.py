@@ -63,3 +63,23 @@ def receipt_rows(visit) -> list[tuple[str, str]]:
         if hook.receipt is not None:
             rows += hook.receipt(visit)
     return rows
+
+
+# ---- the appointment dialog's panels ------------------------------------------------------------
+# Other apps add a section to the appointment dialog (loyalty: the deposit it needs or holds,
+# with a "Take deposit" button): panel(appointment, user) -> (template, context) or None.
+
+_PANELS: dict[str, Callable] = {}
+
+
+def register_appointment_panel(key: str, panel: Callable) -> None:
+    _PANELS[key] = panel
+
+
+def unregister_appointment_panel(key: str) -> None:
+    _PANELS.pop(key, None)
+
+
+def appointment_panels(appointment, user) -> list[tuple[str, dict]]:
+    found = [panel(appointment, user) for panel in _PANELS.values()]
+    return [p for p in found if p]

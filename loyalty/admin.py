@@ -6,14 +6,20 @@ from django.contrib import admin
 from loyalty.models import (
     Coupon,
     CustomerPackage,
+    Deposit,
+    DepositEntry,
+    DepositPolicy,
+    FeeCharge,
     GiftCard,
     GiftCardEntry,
     LoyaltyAccount,
     LoyaltySettings,
+    MembershipTier,
     PackageEntry,
     PackagePlan,
     PointsEntry,
     StoredValueEntry,
+    TierChange,
     TopUpRule,
 )
 
@@ -118,3 +124,60 @@ class CouponAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["code", "customer__name"]
     raw_id_fields = ["customer", "service", "category", "used_visit", "used_payment"]
+
+
+@admin.register(MembershipTier)
+class MembershipTierAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "rank",
+        "min_spend",
+        "min_visits",
+        "requires_both",
+        "discount_percent",
+        "points_multiplier",
+        "active",
+    ]
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["at", "account", "from_tier", "to_tier", "reason", "spend", "visits"]
+    list_filter = ["reason"]
+    raw_id_fields = ["account", "visit"]
+
+
+@admin.register(DepositPolicy)
+class DepositPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "location",
+        "service",
+        "kind",
+        "amount",
+        "new_clients_only",
+        "online_only",
+        "min_minutes",
+        "active",
+    ]
+    list_filter = ["active", "kind"]
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    list_display = ["appointment", "customer", "amount", "held", "status", "method", "taken_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["appointment", "customer"]
+
+
+@admin.register(DepositEntry)
+class DepositEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "deposit", "kind", "amount"]
+    raw_id_fields = ["deposit", "visit", "payment"]
+
+
+@admin.register(FeeCharge)
+class FeeChargeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "kind", "amount", "status"]
+    list_filter = ["kind", "status"]
+    raw_id_fields = ["customer", "appointment", "visit_line"]

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.access import staff_of
 from customers.selectors import customer_get
-from loyalty import cards, selectors, services
+from loyalty import cards, selectors, services, tiers
 from loyalty.models import LoyaltySettings
 from loyalty.serializers import (
     CouponIssueInput,
@@ -44,8 +44,26 @@ def loyalty_data(customer) -> dict:
     bonus = account.bonus if account else ZERO
     lots = account.points_entries.filter(remaining__gt=0).order_by("expires_on", "pk")[:5] if account else []
     per_unit = LoyaltySettings.current().points_per_currency_unit
+    progress = tiers.progress(customer)
+    tier = progress.tier
     return {
         "customer": customer.pk,
+        "tier": {
+            "name": tier.name,
+            "rank": tier.rank,
+            "discount_percent": tier.discount_percent,
+            "points_multiplier": tier.points_multiplier,
+            "since": account.tier_since if account else None,
+        }
+        if tier
+        else None,
+        "tier_progress": {
+            "spend_12m": progress.spend,
+            "visits_12m": progress.visits,
+            "next_tier": progress.next_tier.name if progress.next_tier else None,
+            "spend_needed": progress.spend_needed,
+            "visits_needed": progress.visits_needed,
+        },
         "points": points,
         "points_value": (Decimal(points) / per_unit).quantize(Decimal("0.01")),
         "points_expiring": [{"points": lot.remaining, "expires_on": lot.expires_on} for lot in lots],

@@ -7,12 +7,14 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self) -> None:
-        from accounts import roles
+        from accounts import demo, roles
         from loyalty import notices, registry  # noqa: F401 - notices registers its message kind
+        from loyalty.demo import seed_loyalty
         from loyalty.roles import ROLE_PERMISSIONS
 
         roles.register(ROLE_PERMISSIONS)
         registry.register()
+        demo.register("loyalty", seed_loyalty)  # after appointments' seeder (INSTALLED_APPS order)
         from accounts.nav import NavItem, register_settings_link
         from loyalty.card import register as register_card_panel
 
@@ -24,5 +26,10 @@ class LoyaltyConfig(AppConfig):
                 "loyalty:settings",
                 "loyalty.manage_loyalty",
                 order=70,
+            )
+        )
+        register_settings_link(
+            NavItem(
+                "loyalty_reports", _("Loyalty reports"), "loyalty:reports", "loyalty.adjust_ledger", order=71
             )
         )

@@ -1,13 +1,29 @@
-"""What loyalty adds to the client card (customers.card): points and stored value in the summary
-strip, and a panel with the ledger history and the managers' adjust and refund dialogs."""
+"""What loyalty adds to the client card (customers.card): the member tier (and what the next
+one needs), points and stored value in the summary strip, and a panel with the ledger history and the managers' adjust and refund dialogs."""
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from customers import card
 from customers.card import CardAction, CardFact, CardPanel
-from loyalty import selectors
+from loyalty import selectors, tiers
 from loyalty.models import LoyaltySettings
+
+
+def _tier_detail(progress) -> str:
+    """ "¥1,320 or 2 visits to Gold" (what the next tier still needs), or "" at the top."""
+    nxt = progress.next_tier
+    if nxt is None:
+        return ""
+    needs = []
+    if nxt.min_spend and progress.spend_needed:
+        needs.append(selectors.money_text(progress.spend_needed))
+    if nxt.min_visits and progress.visits_needed:
+        needs.append(_("%(n)s visits") % {"n": progress.visits_needed})
+    if not needs:
+        return ""
+    joiner = _(" and ") if nxt.requires_both else _(" or ")
+    return _("%(needs)s more to %(tier)s") % {"needs": joiner.join(needs), "tier": nxt.name}
 
 
 def card_panel(*, customer, user) -> CardPanel | None:
@@ -17,7 +33,11 @@ def card_panel(*, customer, user) -> CardPanel | None:
     settings = LoyaltySettings.current()
     points = account.points if account else 0
     value = selectors.money_text(points / settings.points_per_currency_unit) if points else ""
+    progress = tiers.progress(customer)
     facts = [
+        CardFact(
+            "tier", _("Member tier"), progress.tier.name if progress.tier else "—", _tier_detail(progress)
+        ),
         CardFact(
             "points", _("Points"), f"{points:,}", _("worth %(value)s") % {"value": value} if value else ""
         ),

@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from appointments.forms import StyledForm
-from loyalty.models import LoyaltySettings, TopUpRule
+from loyalty.models import LoyaltySettings, MembershipTier, TopUpRule
 from loyalty.services import REFUND_METHODS
 from salon_crm.forms import TextHygieneMixin
 
@@ -43,6 +43,8 @@ class LoyaltySettingsForm(TextHygieneMixin, forms.ModelForm):
             "points_expiry_months",
             "birthday_coupon_value",
             "birthday_lead_days",
+            "no_show_fee",
+            "late_cancel_fee",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -80,3 +82,47 @@ class CouponIssueForm(StyledForm):
         from appointments.models import Service
 
         self.fields["service"].queryset = Service.objects.filter(is_active=True).order_by("name")
+
+
+class TierForm(TextHygieneMixin, forms.ModelForm):
+    class Meta:
+        model = MembershipTier
+        fields = [
+            "name",
+            "rank",
+            "min_spend",
+            "min_visits",
+            "requires_both",
+            "discount_percent",
+            "points_multiplier",
+            "benefits",
+            "active",
+        ]
+        widgets = {"benefits": forms.TextInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name not in ("active", "requires_both"):
+                field.widget.attrs.setdefault("class", "form-control form-control-sm")
+
+
+TierFormSet = forms.modelformset_factory(MembershipTier, form=TierForm, extra=1, can_delete=True)
+
+
+class DepositTakeForm(StyledForm):
+    amount = forms.DecimalField(
+        label=_("Deposit"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    method = forms.ChoiceField(label=_("Paid by"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from appointments.payments import payment_label
+        from loyalty.deposits import DESK_METHODS
+
+        self.fields["method"].choices = [(m, payment_label(m)) for m in DESK_METHODS]
+
+
+class WaiveForm(StyledForm):
+    reason = forms.CharField(label=_("Reason"), max_length=200)

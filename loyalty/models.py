@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Location
-from appointments.models import Payment, Service, ServiceCategory, Visit, VisitLine
+from appointments.models import Appointment, Payment, Service, ServiceCategory, Visit, VisitLine
 from customers.models import Customer
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -54,6 +54,20 @@ class LoyaltySettings(models.Model):
         _("birthday coupon: days before the birthday"),
         default=7,
         validators=[MaxValueValidator(60)],
+    )
+    no_show_fee = models.DecimalField(
+        _("no-show fee"),
+        **MONEY,
+        default=ZERO,
+        validators=[MinValueValidator(ZERO)],
+        help_text=_("Offered at the client's next checkout when a no-show held no deposit (0: none)."),
+    )
+    late_cancel_fee = models.DecimalField(
+        _("late-cancellation fee"),
+        **MONEY,
+        default=ZERO,
+        validators=[MinValueValidator(ZERO)],
+        help_text=_("Offered at the next checkout after a late cancellation that held no deposit (0: none)."),
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -101,6 +115,59 @@ class TopUpRule(models.Model):
         return f"{self.pay_at_least} → +{self.bonus}"
 
 
+class MembershipTier(models.Model):
+    """会员等级: reached by rolling 12-month spend and/or visits. Upgrades happen at once at
+    checkout; downgrades only at the nightly review (loyalty.tiers)."""
+
+    name = models.CharField(_("name"), max_length=60)
+    rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("Higher is better."))
+    min_spend = models.DecimalField(
+        _("spend in 12 months"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    min_visits = models.PositiveSmallIntegerField(_("visits in 12 months"), default=0)
+    requires_both = models.BooleanField(
+        _("needs both"), default=False, help_text=_("Both thresholds, not either.")
+    )
+    discount_percent = models.DecimalField(
+        _("discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=ZERO,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("50"))],
+    )
+    points_multiplier = models.DecimalField(
+        _("points multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("10"))],
+    )
+    benefits = models.TextField(_("benefits"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("membership tier")
+        verbose_name_plural = _("membership tiers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=50), name="tier_discount_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def qualifies(self, spend: Decimal, visits: int) -> bool:
+        by_spend = spend >= self.min_spend
+        by_visits = visits >= self.min_visits
+        if self.requires_both:
+            return by_spend and by_visits
+        if not self.min_spend and not self.min_visits:
+            return True
+        return (bool(self.min_spend) and by_spend) or (bool(self.min_visits) and by_visits)
+
+
 class LoyaltyAccount(models.Model):
     """One per client, made on first use. The balances are the sums of the ledgers."""
 
@@ -108,6 +175,15 @@ class LoyaltyAccount(models.Model):
     points = models.IntegerField(_("points"), default=0)
     principal = models.DecimalField(_("stored value: principal"), **MONEY, default=ZERO)
     bonus = models.DecimalField(_("stored value: bonus"), **MONEY, default=ZERO)
+    tier = models.ForeignKey(
+        MembershipTier,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("tier"),
+    )
+    tier_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -481,3 +557,199 @@ class Coupon(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.value})"
+
+
+class TierChange(models.Model):
+    """The tier history: every upgrade, downgrade and manual change, with the figures behind it."""
+
+    class Reason(models.TextChoices):
+        UPGRADE = "upgrade", _("Upgraded at checkout")
+        DOWNGRADE = "downgrade", _("Downgraded at the nightly review")
+        REVIEW_UP = "review_up", _("Upgraded at the nightly review")
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.ForeignKey(
+        MembershipTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_tier = models.ForeignKey(
+        MembershipTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    spend = models.DecimalField(**MONEY)
+    visits = models.PositiveIntegerField()
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+
+    def __str__(self) -> str:
+        return f"{self.from_tier} → {self.to_tier}"
+
+
+# ---- deposits and fees (no-show protection) -------------------------------------------------------
+
+
+class DepositPolicy(models.Model):
+    """When a booking needs a deposit: at a location (or every one), for a service (or any), for
+    new clients only, online bookings only, or services of at least so many minutes. The
+    largest deposit of the policies that apply is asked for."""
+
+    class Kind(models.TextChoices):
+        FIXED = "fixed", _("Fixed amount")
+        PERCENT = "percent", _("Percent of the booking")
+
+    name = models.CharField(_("name"), max_length=80)
+    location = models.ForeignKey(
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("location"),
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("service")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.FIXED)
+    amount = models.DecimalField(
+        _("amount or percent"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    new_clients_only = models.BooleanField(_("new clients only"), default=False)
+    online_only = models.BooleanField(_("online bookings only"), default=False)
+    min_minutes = models.PositiveSmallIntegerField(_("bookings of at least (minutes)"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("deposit policy")
+        verbose_name_plural = _("deposit policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_policy_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(amount__lte=100), name="deposit_policy_percent_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deposit(models.Model):
+    """A prepayment for one booking, held as deferred revenue until it is applied at checkout,
+    refunded (a cancel before the cut-off, or a manager's waiver) or forfeited (a no-show or a
+    late cancel). `held` is the sum of its ledger (DepositEntry)."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        APPLIED = "applied", _("Applied at checkout")
+        REFUNDED = "refunded", _("Refunded")
+        FORFEITED = "forfeited", _("Kept (no-show or late cancel)")
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="deposit")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="deposits")
+    amount = models.DecimalField(**MONEY)
+    held = models.DecimalField(**MONEY, default=ZERO)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    method = models.CharField(_("paid by"), max_length=24)
+    reference = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200, blank=True)  # a waiver's
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(held__gte=0) & Q(held__lte=models.F("amount")), name="deposit_held_within_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.get_status_display()})"
+
+    @property
+    def method_label(self) -> str:
+        from appointments.payments import payment_label
+
+        return payment_label(self.method)
+
+
+class DepositEntry(models.Model):
+    class Kind(models.TextChoices):
+        TAKEN = "taken", _("Taken")
+        APPLIED = "applied", _("Applied at checkout")
+        UNAPPLIED = "unapplied", _("Given back by a void")
+        REFUNDED = "refunded", _("Refunded")
+        FORFEITED = "forfeited", _("Kept")
+        WAIVED = "waived", _("Waived and refunded")
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(
+        **MONEY
+    )  # + into the held balance, - out of it (forfeit/waive of a kept one: 0)
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("deposit entry")
+        verbose_name_plural = _("deposit entries")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+}"
+
+
+class FeeCharge(models.Model):
+    """A no-show or late-cancellation fee owed by a client whose booking held no deposit:
+    offered as a line at their next checkout, or waived by a manager."""
+
+    class Kind(models.TextChoices):
+        NO_SHOW = "no_show", _("No-show fee")
+        LATE_CANCEL = "late_cancel", _("Late-cancellation fee")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        WAIVED = "waived", _("Waived")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="fees")
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="fee")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    visit_line = models.OneToOneField(
+        VisitLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("fee")
+        verbose_name_plural = _("fees")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="fee_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"

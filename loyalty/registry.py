@@ -5,9 +5,9 @@ the earning of points for a visit (appointments.visit_hooks), its part of mergin
 
 from django.utils.translation import gettext_lazy as _
 
-from appointments.line_kinds import register_line_kind
+from appointments.line_kinds import register_line_kind, register_price_rule
 from appointments.payments import register_payment_method
-from appointments.visit_hooks import register_visit_hook
+from appointments.visit_hooks import register_appointment_panel, register_visit_hook
 from customers.services import (
     MergeHandler,
     customer_rows_count,
@@ -16,12 +16,22 @@ from customers.services import (
     register_merge_handler,
     relation_label,
 )
-from loyalty import cards, selectors, services
-from loyalty.models import Coupon, CustomerPackage, GiftCard, LoyaltyAccount, PointsEntry, StoredValueEntry
+from loyalty import cards, deposits, selectors, services, tiers
+from loyalty.models import (
+    Coupon,
+    CustomerPackage,
+    Deposit,
+    FeeCharge,
+    GiftCard,
+    LoyaltyAccount,
+    PointsEntry,
+    StoredValueEntry,
+)
 
 
 def _visit_completed(visit) -> None:
     services.points_earn_for_visit(visit)
+    tiers.upgrade_after_visit(visit)
 
 
 def _visit_voided(visit) -> None:
@@ -48,7 +58,7 @@ def _coupons_available(customer) -> str | None:
     return selectors.coupons_available_text(customer)
 
 
-def _plans() -> list[tuple[int, str]]:
+def _plans(customer=None) -> list[tuple[int, str]]:
     from loyalty.models import PackagePlan
 
     return [
@@ -57,11 +67,39 @@ def _plans() -> list[tuple[int, str]]:
     ]
 
 
+def _deposit_panel(appointment, user):
+    """The appointment dialog's deposit section: what the booking needs, what it holds, and
+    the desk's "Take deposit" (the desk, before the service)."""
+    if not user.has_perm("loyalty.use_loyalty"):
+        return None
+    from loyalty.forms import DepositTakeForm
+    from loyalty.models import Deposit
+
+    deposit = Deposit.objects.filter(appointment=appointment).first()
+    required, policy = deposits.deposit_required(appointment) if deposit is None else (None, None)
+    if deposit is None and not required:
+        return None
+    can_take = deposit is None and appointment.status in deposits.BEFORE_SERVICE
+    return (
+        "loyalty/deposit_panel.html",
+        {
+            "deposit": deposit,
+            "required": required,
+            "policy": policy,
+            "appointment": appointment,
+            "form": DepositTakeForm(initial={"amount": required}) if can_take else None,
+            "can_waive": deposit is not None
+            and deposit.status == Deposit.Status.FORFEITED
+            and user.has_perm("loyalty.adjust_ledger"),
+        },
+    )
+
+
 # ---- merge ------------------------------------------------------------------------------------
 
 
 # Rows that point at a client directly (moved as they are).
-CUSTOMER_ROWS = ((Coupon, "customer"), (GiftCard, "buyer"))
+CUSTOMER_ROWS = ((Coupon, "customer"), (GiftCard, "buyer"), (Deposit, "customer"), (FeeCharge, "customer"))
 
 
 def _merge_preview(*, keep, merge) -> dict[str, int]:
@@ -198,6 +236,24 @@ def register() -> None:
         refund=cards.coupon_refund,
         available=_coupons_available,
     )
+    register_price_rule("loyalty.tier", tiers.tier_price_rule)
+    register_payment_method(
+        deposits.DEPOSIT,
+        _("Deposit"),
+        charge=deposits.deposit_charge,
+        refund=deposits.deposit_refund_payment,
+        available=deposits.deposit_available_text,
+    )
+    register_line_kind(
+        deposits.FEE,
+        _("No-show or late-cancellation fee"),
+        price=deposits.fee_price,
+        sold=deposits.fee_sold,
+        voided=deposits.fee_voided,
+        choices=deposits.fee_choices,
+    )
+    deposits.subscribe()
+    register_appointment_panel("loyalty.deposit", _deposit_panel)
     register_visit_hook("loyalty.points", completed=_visit_completed, voided=_visit_voided, receipt=_receipt)
     register_merge_handler(MERGE_HANDLER)
     register_export_section("loyalty", _export)

@@ -19,10 +19,16 @@ _MANAGE = [
             "giftcard",
             "giftcardentry",
             "coupon",
+            "membershiptier",
+            "tierchange",
+            "deposit",
+            "depositentry",
+            "feecharge",
         )
     ),
-    # package plans are prices: the owner's and the managers' (DESIGN.md, Roles)
+    # package plans and deposit policies are prices: the owner's and the managers' (DESIGN.md)
     *(L + p + "_packageplan" for p in ("view", "add", "change", "delete")),
+    *(L + p + "_depositpolicy" for p in ("view", "add", "change", "delete")),
 ]
 
 ROLE_PERMISSIONS = {
@@ -35,6 +41,9 @@ ROLE_PERMISSIONS = {
         L + "add_topuprule",
         L + "change_topuprule",
         L + "delete_topuprule",
+        L + "add_membershiptier",
+        L + "change_membershiptier",
+        L + "delete_membershiptier",
     ],
     Role.MANAGER: _MANAGE,
     Role.RECEPTIONIST: _DESK,

@@ -47,8 +47,26 @@ class CouponOutput(serializers.Serializer):
     status = serializers.CharField()
 
 
+class TierOutput(serializers.Serializer):
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    points_multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    since = serializers.DateTimeField(allow_null=True)
+
+
+class TierProgressOutput(serializers.Serializer):
+    spend_12m = serializers.DecimalField(**MONEY)
+    visits_12m = serializers.IntegerField()
+    next_tier = serializers.CharField(allow_null=True)
+    spend_needed = serializers.DecimalField(**MONEY)
+    visits_needed = serializers.IntegerField()
+
+
 class LoyaltyOutput(serializers.Serializer):
     customer = serializers.IntegerField()
+    tier = TierOutput(allow_null=True, help_text="null: no tier reached")
+    tier_progress = TierProgressOutput()
     points = serializers.IntegerField()
     points_value = serializers.DecimalField(**MONEY, help_text="what the points pay, at the current rate")
     points_expiring = PointsLotOutput(many=True, help_text="open lots, soonest expiry first (at most 5)")

@@ -214,10 +214,16 @@ def points_earn_for_visit(visit: Visit) -> PointsEntry | None:
     if PointsEntry.objects.filter(key=key).exists():
         return None
     settings = LoyaltySettings.current()
-    points = int((earnable_amount(visit) * settings.points_per_unit).to_integral_value(rounding=ROUND_DOWN))
+    account = account_locked(visit.customer)
+    # the tier the client had when the sale was priced (an upgrade it brings counts from the next)
+    multiplier = account.tier.points_multiplier if account.tier_id else Decimal("1")
+    points = int(
+        (earnable_amount(visit) * settings.points_per_unit * multiplier).to_integral_value(
+            rounding=ROUND_DOWN
+        )
+    )
     if points <= 0:
         return None
-    account = account_locked(visit.customer)
     earned_on = rules.local_date(visit.location, visit.completed_at or timezone.now())
     return _credit_lot(
         account,

@@ -22,3 +22,10 @@ def birthday_coupons() -> int:
     from loyalty import cards
 
     return cards.birthday_coupons()
+
+
+@shared_task(name="loyalty.review_tiers")
+def review_tiers() -> dict:
+    from loyalty import tiers
+
+    return tiers.tiers_review()

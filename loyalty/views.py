@@ -7,21 +7,26 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.access import current_location
+from appointments.selectors import appointment_get_for_user
 from appointments.views.common import add_service_errors, dialog_done
 from customers.selectors import customer_get
-from loyalty import cards, selectors, services
+from loyalty import cards, deposits, selectors, services
 from loyalty.forms import (
     CouponIssueForm,
+    DepositTakeForm,
     LoyaltySettingsForm,
     PointsAdjustForm,
     StoredValueRefundForm,
+    TierFormSet,
     TopUpRuleFormSet,
+    WaiveForm,
 )
-from loyalty.models import LoyaltySettings, TopUpRule
+from loyalty.models import Deposit, FeeCharge, LoyaltySettings, MembershipTier, TopUpRule
 
 
 def _active_customer(pk: int):
@@ -116,12 +121,75 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     current = LoyaltySettings.current()
     form = LoyaltySettingsForm(request.POST or None, instance=current, prefix="s")
     rules = TopUpRuleFormSet(request.POST or None, queryset=TopUpRule.objects.all(), prefix="rules")
-    if request.method == "POST" and form.is_valid() and rules.is_valid():
+    tier_forms = TierFormSet(request.POST or None, queryset=MembershipTier.objects.all(), prefix="tiers")
+    if request.method == "POST" and form.is_valid() and rules.is_valid() and tier_forms.is_valid():
         with transaction.atomic():
             saved = form.save(commit=False)
             saved.updated_by = request.user
             saved.save()
             rules.save()
+            tier_forms.save()
         messages.success(request, _("Loyalty settings saved."))
         return redirect("loyalty:settings")
-    return render(request, "loyalty/settings.html", {"form": form, "rules": rules, "settings_row": current})
+    return render(
+        request,
+        "loyalty/settings.html",
+        {"form": form, "rules": rules, "tiers": tier_forms, "settings_row": current},
+    )
+
+
+# ---- deposits and fees ------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("loyalty.use_loyalty", raise_exception=True)
+@require_POST
+def deposit_take(request: HttpRequest, pk: int) -> HttpResponse:
+    """From the appointment dialog's deposit section: the desk takes the deposit."""
+    appointment = appointment_get_for_user(user=request.user, pk=pk)
+    form = DepositTakeForm(request.POST)
+    if form.is_valid():
+        try:
+            deposit = deposits.deposit_take(
+                appointment=appointment,
+                amount=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("Deposit of %(amount)s taken.") % {"amount": deposit.amount})
+    return render(request, "loyalty/dialogs/deposit_take.html", {"form": form, "appointment": appointment})
+
+
+@login_required
+@permission_required("loyalty.adjust_ledger", raise_exception=True)
+def deposit_waive_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    deposit = get_object_or_404(Deposit.objects.select_related("appointment", "customer"), pk=pk)
+    appointment_get_for_user(user=request.user, pk=deposit.appointment_id)  # a location the user holds
+    form = WaiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deposits.deposit_waive(deposit=deposit, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("Deposit waived: give %(amount)s back.") % {"amount": deposit.amount})
+    return render(request, "loyalty/dialogs/waive.html", {"form": form, "deposit": deposit, "fee": None})
+
+
+@login_required
+@permission_required("loyalty.adjust_ledger", raise_exception=True)
+def fee_waive_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    fee = get_object_or_404(FeeCharge.objects.select_related("appointment", "customer"), pk=pk)
+    appointment_get_for_user(user=request.user, pk=fee.appointment_id)  # a location the user holds
+    form = WaiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deposits.fee_waive(fee=fee, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return dialog_done(_("Fee waived."))
+    return render(request, "loyalty/dialogs/waive.html", {"form": form, "deposit": None, "fee": fee})

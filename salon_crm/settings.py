@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
     # Points past their last day expire, oldest first (loyalty.tasks); 02:30 server time.
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=30)},
     "loyalty-expire-packages": {"task": "loyalty.expire_packages", "schedule": crontab(hour=2, minute=40)},
+    # Tiers: every client to the tier its last 12 months reach (downgrades happen only here).
+    "loyalty-review-tiers": {"task": "loyalty.review_tiers", "schedule": crontab(hour=3, minute=0)},
     # Birthday coupons and greetings, planned at 09:00 (sent within the clients' waking hours).
     "loyalty-birthday-coupons": {"task": "loyalty.birthday_coupons", "schedule": crontab(hour=9, minute=0)},
 }

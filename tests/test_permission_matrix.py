@@ -409,6 +409,8 @@ def _loyalty_objects(s: Seed) -> dict:
     from loyalty.models import (
         Coupon,
         CustomerPackage,
+        DepositEntry,
+        DepositPolicy,
         GiftCard,
         GiftCardEntry,
         LoyaltySettings,
@@ -428,10 +430,20 @@ def _loyalty_objects(s: Seed) -> dict:
         account=account, plan=plan, name=plan.name, sessions_total=5, sessions_left=5, price=plan.price,
         expires_on=s.day + timedelta(days=365),
     )  # fmt: skip
+    deposit, fee = _deposit_and_fee(s)
     card = GiftCard.objects.create(code="GC-TEST-CARD", initial=Decimal("100"), balance=Decimal("100"))
     s.objects["gift_card"] = card
     return {
         "loyalty.packageplan": plan,
+        "loyalty.depositpolicy": DepositPolicy.objects.create(
+            name="Colour", kind="fixed", amount=Decimal("100")
+        ),
+        "loyalty.deposit": deposit,
+        "loyalty.depositentry": DepositEntry.objects.create(
+            deposit=deposit, kind="forfeited", amount=Decimal("-100")
+        ),
+        "loyalty.feecharge": fee,
+        **_tier_objects(account),
         "loyalty.customerpackage": package,
         "loyalty.packageentry": PackageEntry.objects.create(
             package=package, kind="sold", sessions=5, value=0
@@ -452,6 +464,31 @@ def _loyalty_objects(s: Seed) -> dict:
         "loyalty.storedvalueentry": StoredValueEntry.objects.order_by("pk").first(),
         "loyalty.topuprule": TopUpRule.objects.create(pay_at_least=Decimal("1000"), bonus=Decimal("100")),
     }
+
+
+def _deposit_and_fee(s: Seed):
+    """A kept deposit (a manager may waive it) and an open no-show fee, at the home location."""
+    from loyalty.models import Deposit, FeeCharge
+
+    deposit, _new = Deposit.objects.get_or_create(
+        appointment=s.today,
+        defaults={"customer": s.customer, "amount": Decimal("100"), "held": Decimal("0"), "status": "forfeited",
+                  "method": "cash", "location": s.home},
+    )  # fmt: skip
+    fee, _new = FeeCharge.objects.get_or_create(
+        appointment=s.past, defaults={"customer": s.customer, "kind": "no_show", "amount": Decimal("50")}
+    )
+    return deposit, fee
+
+
+def _tier_objects(account) -> dict:
+    from loyalty.models import MembershipTier, TierChange
+
+    gold = MembershipTier.objects.create(name="Gold", rank=2, min_spend=Decimal("2000"))
+    change = TierChange.objects.create(
+        account=account, to_tier=gold, reason="upgrade", spend=Decimal("2500"), visits=3
+    )
+    return {"loyalty.membershiptier": gold, "loyalty.tierchange": change}
 
 
 def _template(s: Seed):
@@ -663,15 +700,28 @@ PAGES: dict[str, Row] = {
     "loyalty:stored_value_refund": Row(
         "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"amount": "10.00", "method": "cash", "reason": "matrix"}
     ),
+    "loyalty:deposit_take": Row(
+        "--....", "--Y-YY", kwargs=APPT, data=lambda s: {"amount": "50.00", "method": "cash"}
+    ),
+    "loyalty:deposit_waive": Row(
+        "----YY", "----YY", kwargs=lambda s: {"pk": _deposit_and_fee(s)[0].pk}, data=lambda s: {"reason": "matrix"}
+    ),
+    "loyalty:fee_waive": Row(
+        "----YY", "----YY", kwargs=lambda s: {"pk": _deposit_and_fee(s)[1].pk}, data=lambda s: {"reason": "matrix"}
+    ),
     "loyalty:coupon_issue": Row(
         "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"value": "20", "valid_until": "2030-01-01"}
     ),
+    # the managers' reports (points and tiers chain-wide; money rows of their own locations)
+    "loyalty:reports": Row("---YYY"),
+    "loyalty:report_csv": Row("---YYY", kwargs=lambda s: {"name": "stored-value"}),
     "loyalty:settings": Row(
         "-----Y", "-----Y",
         data=lambda s: {
             "s-points_per_unit": "2", "s-points_per_currency_unit": "100", "s-points_expiry_months": "12",
-            "s-birthday_coupon_value": "50", "s-birthday_lead_days": "7",
+            "s-birthday_coupon_value": "50", "s-birthday_lead_days": "7", "s-no_show_fee": "0", "s-late_cancel_fee": "0",
             "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
+            "tiers-TOTAL_FORMS": "0", "tiers-INITIAL_FORMS": "0",
         },
     ),
 }  # fmt: skip
@@ -810,6 +860,12 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "loyalty.giftcard":                 ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.giftcardentry":            ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.coupon":                   ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.membershiptier":           ("---YYY", "-----Y", "---YYY", "-----Y"),
+    "loyalty.tierchange":               ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.depositpolicy":            ("---YYY", "---YYY", "---YYY", "---YYY"),
+    "loyalty.deposit":                  ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.depositentry":             ("---YYY", NONE,     "---YYY", NONE),
+    "loyalty.feecharge":                ("---YYY", NONE,     "---YYY", NONE),
 }  # fmt: skip
 
 ADMIN_SITE: dict[str, Row] = {

@@ -10,7 +10,7 @@ voided, and the visit hooks (appointments.payments, appointments.line_kinds,
 appointments.visit_hooks)."""
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.access import require_location
 from accounts.models import Location, StaffMember
 from appointments import events
-from appointments.line_kinds import CheckoutLine, line_kind
+from appointments.line_kinds import CheckoutLine, line_kind, price_rule_for
 from appointments.models import Appointment, AppointmentStatus, Payment, Visit, VisitLine
 from appointments.payments import payment_method
 from appointments.services import rules
@@ -59,6 +59,8 @@ class Quote:
     discount: Decimal
     total: Decimal
     below_catalogue: bool = False  # a line, or the sale, more than PRICE_OVERRIDE_SHARE below it
+    rule_discount: Decimal = ZERO  # a price rule's share, already in the lines' discounts
+    rule_label: str = ""
 
     @property
     def nothing_to_pay(self) -> bool:
@@ -124,21 +126,46 @@ def _far_below(amount: Decimal, list_value: Decimal) -> bool:
     return amount < list_value * (1 - PRICE_OVERRIDE_SHARE)
 
 
-def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO) -> Quote:
-    """Price `lines` (each through its line kind) and the visit discount: the amounts checkout
-    saves. ValidationError for an unknown kind, a bad amount, a discount above a price."""
+def _apply_rule(priced: list[VisitLine], rule) -> Decimal:
+    """Take the rule's share off every service and product line (half-up to the cent), into the
+    line's own discount. Returns the total taken."""
+    taken = ZERO
+    for v in priced:
+        if v.kind not in (VisitLine.Kind.SERVICE, VisitLine.Kind.PRODUCT) or not v.amount:
+            continue
+        share = (v.amount * rule.percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        v.discount += share
+        v.amount -= share
+        taken += share
+    return taken
+
+
+def checkout_quote(*, lines: list[CheckoutLine], discount=ZERO, customer=None) -> Quote:
+    """Price `lines` (each through its line kind), the client's price rule (a member discount,
+    appointments.line_kinds.price_rule_for) and the visit discount: the amounts checkout saves.
+    ValidationError for an unknown kind, a bad amount, a discount above a price."""
     if not lines:
         raise ValidationError({"lines": [_("Add at least one line.")]})
     priced = [_price_line(line) for line in lines]
+    # The override check looks at the desk's own prices: a rule's share is the owner's policy.
+    below_lines = any(_far_below(v.amount, _list_value(v)) for v in priced)
+    rule = price_rule_for(customer)
+    rule_discount = _apply_rule(priced, rule) if rule else ZERO
     subtotal = sum((v.amount for v in priced), ZERO)
     discount = money(discount or ZERO, "discount")
     if discount > subtotal:
         raise ValidationError({"discount": [_("The discount cannot exceed the subtotal.")]})
     total = subtotal - discount
-    below = any(_far_below(v.amount, _list_value(v)) for v in priced) or _far_below(
-        total, sum((_list_value(v) for v in priced), ZERO)
+    below = below_lines or _far_below(total + rule_discount, sum((_list_value(v) for v in priced), ZERO))
+    return Quote(
+        lines=priced,
+        subtotal=subtotal,
+        discount=discount,
+        total=total,
+        below_catalogue=below,
+        rule_discount=rule_discount,
+        rule_label=rule.label[:120] if rule and rule_discount else "",
     )
-    return Quote(lines=priced, subtotal=subtotal, discount=discount, total=total, below_catalogue=below)
 
 
 @dataclass(frozen=True)
@@ -273,7 +300,7 @@ def visit_checkout(
         if appointment is None:
             raise ValidationError({"lines": [_("Add at least one line.")]})
         lines = checkout_lines_for(appointment)
-    quote = checkout_quote(lines=lines, discount=discount)
+    quote = checkout_quote(lines=lines, discount=discount, customer=customer)
     _require_staff_at(location, quote)
     recorded_reason = _price_override(quote, by=by, reason=price_reason)
     if appointment is None:
@@ -301,6 +328,8 @@ def visit_checkout(
         created_by=by,
         price_override_reason=recorded_reason,
         price_override_by=by if quote.needs_override else None,
+        rule_discount=quote.rule_discount,
+        rule_label=quote.rule_label,
     )
     _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
     for hook in visit_hooks():

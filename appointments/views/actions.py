@@ -25,6 +25,7 @@ from appointments.services import (
 )
 from appointments.services.rules import local_date, local_dt
 from appointments.views.common import add_service_errors, dialog_done, errors_of
+from appointments.visit_hooks import appointment_panels
 from customers.privacy import can_read_health, display_phone
 from customers.safety import customer_safety_warnings
 from salon_crm.errors import Conflict
@@ -70,6 +71,7 @@ def _detail(request: HttpRequest, appointment: Appointment, *, errors=(), warnin
         "can_checkout": request.user.has_perm("appointments.checkout")
         and appointment.status in (S.ARRIVED, S.IN_SERVICE),
         "tz_name": appointment.location.time_zone,
+        "panels": appointment_panels(appointment, request.user),  # other apps' (a deposit)
     }
     with timezone.override(appointment.location.tz):
         return render(request, "appointments/dialogs/detail.html", context)

@@ -65,12 +65,12 @@ def _checkout_lines(lines, form=None) -> list[CheckoutLine]:
 NOTHING = Quote(lines=[], subtotal=Decimal("0"), discount=Decimal("0"), total=Decimal("0"))
 
 
-def _quote_or_none(lines: list[CheckoutLine], discount) -> Quote | None:
+def _quote_or_none(lines: list[CheckoutLine], discount, customer=None) -> Quote | None:
     """The running totals: nothing yet for no lines, None while a line is wrong."""
     if not lines:
         return NOTHING
     try:
-        return checkout_quote(lines=lines, discount=discount)
+        return checkout_quote(lines=lines, discount=discount, customer=customer)
     except ValidationError:
         return None
 
@@ -82,14 +82,18 @@ def _balance(totals: Quote | None, payments) -> Balance | None:
     return checkout_balance(total=totals.total, amounts=payments.amounts())
 
 
-def _forms(request: HttpRequest, appointment: Appointment | None, location):
+def _forms(request: HttpRequest, appointment: Appointment | None, location, customer=None):
     line_kwargs = {
         "services": selectors.services_offered(location=location),
         "products": selectors.products_retail(),
         "staff": selectors.staff_bookable(location=location),
     }
     pay_kwargs = {"methods": payment_method_choices()}
-    sold = {"amount_kinds": kinds_sold_by_amount(), "choice_kinds": kinds_sold_by_choice()}
+    sold = {
+        "amount_kinds": kinds_sold_by_amount(),
+        "choice_kinds": kinds_sold_by_choice(),
+        "customer": customer,
+    }
     if request.method == "POST":
         return (
             CheckoutForm(request.POST, **sold),
@@ -106,7 +110,7 @@ def _forms(request: HttpRequest, appointment: Appointment | None, location):
     )
     # The whole amount in cash by default: the desk changes the method or splits it (three rows:
     # e.g. stored value, points and cash for the rest).
-    quote = _quote_or_none(booked, 0)
+    quote = _quote_or_none(booked, 0, customer)
     due = quote.total if quote else None
     payments = PaymentFormSet(
         initial=[{"method": "cash", "amount": due or None}, {}, {}], prefix="pay", form_kwargs=pay_kwargs
@@ -160,13 +164,15 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if appointment is not None and hasattr(appointment, "visit"):
         return redirect("appointments:receipt", pk=appointment.visit.pk)
     customer = _customer(request, appointment)
-    form, lines, payments = _forms(request, appointment, location)
+    form, lines, payments = _forms(request, appointment, location, customer)
     # The running totals need the lines and the discount; the payments only add the balance
     # (a row may still lack its method while the desk splits the amount).
     priced = request.method == "POST" and form.is_valid() and lines.is_valid()
     valid = priced and payments.is_valid()
     totals = (
-        _quote_or_none(_checkout_lines(lines, form), form.cleaned_data.get("discount")) if priced else None
+        _quote_or_none(_checkout_lines(lines, form), form.cleaned_data.get("discount"), customer)
+        if priced
+        else None
     )
     if request.method == "POST" and request.POST.get("recalc"):
         context = {"totals": totals, "form": form, "balance": _balance(totals, payments)}
@@ -188,7 +194,7 @@ def checkout_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("Checked out: %(total)s.") % {"total": visit.total})
             return redirect(reverse("appointments:receipt", args=[visit.pk]) + "?done=1")
     if request.method == "GET":
-        totals = _quote_or_none(checkout_lines_for(appointment) if appointment else [], 0)
+        totals = _quote_or_none(checkout_lines_for(appointment) if appointment else [], 0, customer)
     context = {
         "balance": _balance(totals, payments),
         "appointment": appointment,

@@ -114,7 +114,9 @@ def test_card_summary_counts_the_last_twelve_months(client_as, salon, reception,
             salon.stylist.display_name,
             f"on file · most visits: {salon.other_stylist.display_name} (2)",
         ),
-        # loyalty's: the points the sales earned (the voided one's taken back), nothing topped up
+        # loyalty's: no tiers set up; the points the sales earned (the voided one's taken back),
+        # nothing topped up
+        "tier": ("—", ""),
         "points": ("1,280", "worth ¥12.80"),
         "stored_value": ("¥0.00", ""),
     }
@@ -164,6 +166,7 @@ def test_a_new_client_has_empty_figures_and_no_upcoming(client_as, salon, recept
         "late_cancels": ("0", ""),
         "last_visit": ("—", ""),
         "preferred_stylist": ("—", ""),
+        "tier": ("—", ""),
         "points": ("0", ""),
         "stored_value": ("¥0.00", ""),
     }

@@ -128,3 +128,37 @@ def test_manager_adjusts_points_on_the_card_and_the_owner_sets_the_rules(
     expect(page.locator("#id_rules-0-bonus")).to_have_value("100.00")
     page.screenshot(path=SHOTS + f"/loyalty-settings-{lang}.png", full_page=True)
     assert account(salon.customer).points == 250
+
+
+def test_the_desk_takes_a_deposit_from_the_appointment_dialog(
+    live_server, page, salon, reception, on_the_day
+):
+    from appointments.services import BookingItem, appointment_book
+    from loyalty.models import Deposit, DepositPolicy
+    from tests.appointments.fixtures_core import DAY
+
+    DepositPolicy.objects.create(name="Colour", service=salon.colour, kind="fixed", amount=Decimal("100"))
+    booked = appointment_book(
+        customer=salon.customer,
+        location=salon.location,
+        items=[BookingItem(service=salon.colour, staff=salon.stylist, start=salon.at(10))],
+        source="front_desk",
+        booked_by=reception.user,
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    login(page, live_server, "reception")
+    page.goto(f"{live_server.url}/calendar/?date={DAY.isoformat()}")
+    page.click(f'.appt[data-appointment="{booked.pk}"]')
+    panel = page.locator("#deposit-panel")
+    expect(panel).to_contain_text("asks for a deposit of 100")
+    expect(panel.locator("#id_deposit_amount")).to_have_value("100.00")
+    assert_no_serious_violations(page, "loyalty-deposit-dialog")
+    panel.locator("#id_deposit_method").select_option("wechat_pay")
+    panel.locator("#deposit-take").click()
+    expect(page.locator("#deposit-panel")).to_have_count(0)  # the dialog closed
+    expect(page.locator("#flash")).to_contain_text("Deposit of 100.00 taken")
+    deposit = Deposit.objects.get()
+    assert (deposit.amount, deposit.method, deposit.status) == (Decimal("100.00"), "wechat_pay", "held")
+    page.click(f'.appt[data-appointment="{booked.pk}"]')
+    expect(page.locator('[data-deposit-status="held"]')).to_be_visible()
+    page.screenshot(path=SHOTS + "/loyalty-deposit-dialog.png")

@@ -67,11 +67,23 @@ def test_owner_edits_the_rules_and_bad_values_are_field_errors(client_as, owner)
         "s-points_expiry_months": "24",
         "s-birthday_coupon_value": "88",
         "s-birthday_lead_days": "10",
+        "s-no_show_fee": "50",
+        "s-late_cancel_fee": "30",
         "rules-TOTAL_FORMS": "1",
         "rules-INITIAL_FORMS": "0",
         "rules-0-pay_at_least": "2000",
         "rules-0-bonus": "300",
         "rules-0-active": "on",
+        "tiers-TOTAL_FORMS": "1",
+        "tiers-INITIAL_FORMS": "0",
+        "tiers-0-name": "金卡",
+        "tiers-0-rank": "2",
+        "tiers-0-min_spend": "3000",
+        "tiers-0-min_visits": "0",
+        "tiers-0-discount_percent": "5",
+        "tiers-0-points_multiplier": "1.5",
+        "tiers-0-benefits": "free wash",
+        "tiers-0-active": "on",
     }
     response = client.post(url, {**base, "s-points_per_currency_unit": "0", "rules-0-bonus": "-1"})
     assert response.status_code == 200
@@ -85,6 +97,26 @@ def test_owner_edits_the_rules_and_bad_values_are_field_errors(client_as, owner)
         owner.user,
     )
     assert TopUpRule.objects.get().bonus == Decimal("300.00")
+    from loyalty.models import MembershipTier
+
+    tier = MembershipTier.objects.get()
+    assert (tier.name, tier.discount_percent, tier.points_multiplier) == (
+        "金卡",
+        Decimal("5.00"),
+        Decimal("1.50"),
+    )
+    # a discount above 50% is a field error, not a 500
+    response = client.post(
+        url,
+        {
+            **base,
+            "tiers-TOTAL_FORMS": "1",
+            "tiers-INITIAL_FORMS": "1",
+            "tiers-0-id": tier.pk,
+            "tiers-0-discount_percent": "80",
+        },
+    )
+    assert response.status_code == 200 and response.context["tiers"].forms[0].errors["discount_percent"]
 
 
 def test_checkout_page_sells_a_topup_and_shows_what_the_client_can_pay_with(
