@@ -94,7 +94,10 @@
     open(trigger.dataset.dialogUrl);
   });
 
-  document.body.addEventListener("htmx:afterSwap", function (event) {
+  // Shown (and focused) once htmx has settled the new content: htmx wires the swapped-in
+  // elements (hx-trigger listeners, such as the client lookup's "input") in its settle step,
+  // after htmx:afterSwap, so a field focused on afterSwap could take keys that send nothing.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.target;
     if (target.id === "dialog-content") {
       const el = dialogEl();

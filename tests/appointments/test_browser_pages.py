@@ -78,6 +78,22 @@ def test_reception_books_two_services_checks_in_and_checks_out(
     assert Appointment.objects.get().status == "completed"
 
 
+def test_the_booking_dialog_searches_what_is_typed_the_moment_it_has_the_focus(
+    live_server, page, salon, reception
+):
+    # htmx wires swapped-in content (the lookup's hx-trigger) in its settle step, after the
+    # swap: a dialog focused before that took the name typed and never searched (a 30 s wait
+    # in a few full-suite runs). A slow settle here makes that window wide every time.
+    _login(page, live_server, "reception")
+    page.goto(f"{live_server.url}/calendar/?date={DAY.isoformat()}")
+    page.evaluate("htmx.config.defaultSettleDelay = 500")
+    page.click(f'.cal-col[data-staff="{salon.stylist.pk}"] .cal-slot[data-time="10:00"]')
+    dialog = page.locator("#dialog")
+    expect(dialog.locator("#client-lookup")).to_be_focused()
+    dialog.locator("#client-lookup").press_sequentially("张三")
+    expect(dialog.locator(f'[data-pick-customer="{salon.customer.pk}"]')).to_be_visible()
+
+
 def test_client_books_online_on_a_phone_and_cancels_with_the_link(live_server, page, salon):
     page.set_viewport_size({"width": 390, "height": 844})
     # three days ahead: inside the online window, well before the 24-hour cut-off
