@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import StaffMember
 from appointments.models import Product, Service, VisitLine
 
-BUILT_IN = (VisitLine.Kind.SERVICE, VisitLine.Kind.PRODUCT)
+BUILT_IN = (VisitLine.Kind.SERVICE, VisitLine.Kind.PRODUCT, "tip")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class LineKind:
     voided: Callable | None = None  # voided(visit, visit_line)
     by_amount: bool = False  # the checkout page offers an amount field for it
     choices: Callable | None = None  # choices(customer) -> [(ref, label)]: a select on the checkout page
+    to_stylist: bool = False  # the page credits it to the stylist of the first service line (a tip)
 
 
 _KINDS: dict[str, LineKind] = {}
@@ -70,12 +71,13 @@ def register_line_kind(
     voided: Callable | None = None,
     by_amount: bool = False,
     choices: Callable | None = None,
+    to_stylist: bool = False,
 ) -> None:
     if (sold is None) != (voided is None):
         raise ValueError(f"line kind {key!r}: give both a sold and a voided handler, or neither")
     if len(key) > 24:
         raise ValueError(f"line kind {key!r}: at most 24 characters (VisitLine.kind)")
-    _KINDS[key] = LineKind(key, label, price, sold, voided, by_amount, choices)
+    _KINDS[key] = LineKind(key, label, price, sold, voided, by_amount, choices, to_stylist)
 
 
 def unregister_line_kind(key: str) -> None:
@@ -121,8 +123,25 @@ def _product_price(line: CheckoutLine) -> tuple[str, Decimal]:
     return str(line.product), line.product.price
 
 
+def _tip_price(line: CheckoutLine) -> tuple[str, None]:
+    """A tip: any amount, one per line, for the stylist it is credited to."""
+    if line.quantity != 1:
+        raise ValidationError({"lines": [_("One tip per line.")]})
+    if line.unit_price is not None and line.unit_price <= 0:
+        raise ValidationError({"lines": [_("A tip must be more than zero.")]})
+    if line.discount:
+        raise ValidationError({"lines": [_("A tip is not discounted.")]})
+    return (_("Tip for %(name)s") % {"name": line.staff} if line.staff else _("Tip")), None
+
+
+TIP = "tip"
 register_line_kind(VisitLine.Kind.SERVICE, gettext_lazy("Service"), price=_service_price)
 register_line_kind(VisitLine.Kind.PRODUCT, gettext_lazy("Product"), price=_product_price)
+# Tips go to the stylist (the line's staff): not a sale of the salon's, so loyalty neither
+# earns on them nor lets its credit pay them, and member discounts leave them alone.
+register_line_kind(
+    TIP, gettext_lazy("Tip for the stylist"), price=_tip_price, by_amount=True, to_stylist=True
+)
 
 
 # ---- price rules ---------------------------------------------------------------------------------

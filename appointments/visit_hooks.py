@@ -83,3 +83,24 @@ def unregister_appointment_panel(key: str) -> None:
 def appointment_panels(appointment, user) -> list[tuple[str, dict]]:
     found = [panel(appointment, user) for panel in _PANELS.values()]
     return [p for p in found if p]
+
+
+# ---- the online booking's manage page -----------------------------------------------------------
+# Other apps add a section to the client's public manage page of a booking (loyalty: "Pay the
+# deposit now" when a payment provider is configured): panel(appointment) -> (template,
+# context) or None. The page is public: a panel shows nothing about the client.
+
+_ONLINE_PANELS: dict[str, Callable] = {}
+
+
+def register_online_booking_panel(key: str, panel: Callable) -> None:
+    _ONLINE_PANELS[key] = panel
+
+
+def unregister_online_booking_panel(key: str) -> None:
+    _ONLINE_PANELS.pop(key, None)
+
+
+def online_booking_panels(appointment) -> list[tuple[str, dict]]:
+    found = [panel(appointment) for panel in _ONLINE_PANELS.values()]
+    return [p for p in found if p]

@@ -3,7 +3,7 @@ membership tiers, top-up rules, two package plans, and the demo clients' balance
 written through the real services so it agrees with the client's history:
 
 - each completed demo visit (appointments' seeder bulk-creates them without a checkout) earns
-  its points (`services.points_earn_for_visit`, once by its key), what is past its day expires
+  its points (`services.points_earn_for_visits`, set-based, once by their keys), what is past its day expires
   (`services.points_expire`) and the tiers follow the last 12 months (`tiers.tiers_review`);
 - a few clients then buy at the desk through the real checkout (`visit_checkout`, walk-in sales
   today): stored-value top-ups and spends, package cards and sessions, gift cards, coupons.
@@ -16,7 +16,6 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import count
 
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -35,7 +34,6 @@ from loyalty.models import (
     LoyaltyAccount,
     MembershipTier,
     PackagePlan,
-    PointsEntry,
     StoredValueEntry,
     TopUpRule,
 )
@@ -107,23 +105,11 @@ def _rules_tiers_plans(log) -> None:
 
 
 def _earn_history() -> int:
-    """Points for every completed demo visit not yet earned (one transaction per client)."""
-    earned = PointsEntry.objects.filter(key__startswith="earn:visit:", visit__isnull=False).values("visit_id")
-    visits = (
-        Visit.objects.filter(external_id__startswith=VISIT_MARKER, status=Visit.Status.COMPLETED)
-        .exclude(pk__in=earned)
-        .select_related("customer", "location", "created_by")
-        .order_by("customer_id", "completed_at", "pk")
-    )
-    by_client: dict[int, list[Visit]] = {}
-    for visit in visits:
-        by_client.setdefault(visit.customer_id, []).append(visit)
-    n = 0
-    for client_visits in by_client.values():
-        with transaction.atomic():
-            for visit in client_visits:
-                n += services.points_earn_for_visit(visit) is not None
-    return n
+    """Points for every completed demo visit not yet earned (set-based, once by their keys)."""
+    visits = Visit.objects.filter(
+        external_id__startswith=VISIT_MARKER, status=Visit.Status.COMPLETED
+    ).select_related("location")
+    return services.points_earn_for_visits(list(visits))
 
 
 @dataclass

@@ -192,6 +192,11 @@ def on_appointment_event(event) -> None:
             if deposit.status != Deposit.Status.HELD or not deposit.held:
                 return
             kind = DepositEntry.Kind.FORFEITED if late else DepositEntry.Kind.REFUNDED
+            if not late and deposit.method == "online":
+                from loyalty.payments_online import refund_online
+
+                if not refund_online(deposit):  # the provider refused: still held, error logged
+                    return
             _entry(deposit, kind, -deposit.held, key=f"deposit:{kind}:{deposit.pk}")
             status = Deposit.Status.FORFEITED if late else Deposit.Status.REFUNDED
             Deposit.objects.filter(pk=deposit.pk).update(status=status, closed_at=timezone.now())

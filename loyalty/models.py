@@ -684,6 +684,8 @@ class Deposit(models.Model):
     def method_label(self) -> str:
         from appointments.payments import payment_label
 
+        if self.method == "online":  # paid through the online payment provider
+            return str(_("Online payment"))
         return payment_label(self.method)
 
 

@@ -7,7 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.line_kinds import register_line_kind, register_price_rule
 from appointments.payments import register_payment_method
-from appointments.visit_hooks import register_appointment_panel, register_visit_hook
+from appointments.visit_hooks import (
+    register_appointment_panel,
+    register_online_booking_panel,
+    register_visit_hook,
+)
 from customers.services import (
     MergeHandler,
     customer_rows_count,
@@ -93,6 +97,13 @@ def _deposit_panel(appointment, user):
             and user.has_perm("loyalty.adjust_ledger"),
         },
     )
+
+
+def _online_deposit_panel(appointment):
+    """The client's manage page of a booking: pay its deposit online (loyalty.payments_online)."""
+    from loyalty.payments_online import online_deposit_panel
+
+    return online_deposit_panel(appointment)
 
 
 # ---- merge ------------------------------------------------------------------------------------
@@ -254,6 +265,7 @@ def register() -> None:
     )
     deposits.subscribe()
     register_appointment_panel("loyalty.deposit", _deposit_panel)
+    register_online_booking_panel("loyalty.deposit_online", _online_deposit_panel)
     register_visit_hook("loyalty.points", completed=_visit_completed, voided=_visit_voided, receipt=_receipt)
     register_merge_handler(MERGE_HANDLER)
     register_export_section("loyalty", _export)

@@ -46,7 +46,7 @@ POINTS = "points"  # payment methods
 STORED_VALUE = "stored_value"
 # Lines that are money put aside (a top-up, a gift card), not a purchase: they earn no points
 # (spending the money later does), and no credit may pay for them.
-MONEY_PUT_ASIDE = {TOPUP, "gift_card"}
+MONEY_PUT_ASIDE = {TOPUP, "gift_card", "tip"}  # (a tip is the stylist's, not a purchase)
 NOT_EARNING_KINDS = MONEY_PUT_ASIDE
 # Payments that are the salon's own credit or prepaid services: they earn no points (stored value
 # and gift cards are the client's money: spending them earns).
@@ -237,6 +237,68 @@ def points_earn_for_visit(visit: Visit) -> PointsEntry | None:
     )
 
 
+@transaction.atomic
+def points_earn_for_visits(visits) -> int:
+    """Earn for many completed visits at once (history loaded without a checkout: the demo, an
+    import), set-based: the same amounts, rounding, keys and expiry as points_earn_for_visit,
+    at the base rate (no tier multiplier: tiers follow from the history afterwards). Visits
+    already earned are skipped. Returns the number of visits that earned."""
+    visits = [v for v in visits if v.status == Visit.Status.COMPLETED]
+    keys = {f"earn:visit:{v.pk}": v for v in visits}
+    done = set(PointsEntry.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+    todo = [v for k, v in keys.items() if k not in done]
+    if not todo:
+        return 0
+    ids = [v.pk for v in todo]
+    aside = dict(
+        VisitLine.objects.filter(visit_id__in=ids, kind__in=NOT_EARNING_KINDS)
+        .values("visit_id")
+        .annotate(s=Sum("amount"))
+        .values_list("visit_id", "s")
+    )
+    credit = dict(
+        Payment.objects.filter(visit_id__in=ids, method__in=NOT_EARNING_METHODS)
+        .values("visit_id")
+        .annotate(s=Sum("amount"))
+        .values_list("visit_id", "s")
+    )
+    settings = LoyaltySettings.current()
+    customers = {v.customer_id for v in todo}
+    LoyaltyAccount.objects.bulk_create(
+        [LoyaltyAccount(customer_id=c) for c in customers], ignore_conflicts=True
+    )
+    accounts = {
+        a.customer_id: a for a in LoyaltyAccount.objects.select_for_update().filter(customer_id__in=customers)
+    }
+    now = timezone.now()
+    lots, added = [], {}
+    for v in todo:
+        amount = max(v.total - (aside.get(v.pk) or ZERO) - (credit.get(v.pk) or ZERO), ZERO)
+        points = int((amount * settings.points_per_unit).to_integral_value(rounding=ROUND_DOWN))
+        if points <= 0:
+            continue
+        earned_on = rules.local_date(v.location, v.completed_at or now)
+        lots.append(
+            PointsEntry(
+                account=accounts[v.customer_id],
+                kind=PointsEntry.Kind.EARN,
+                points=points,
+                remaining=points,
+                expires_on=points_expiry_date(earned_on, settings),
+                visit_id=v.pk,
+                location_id=v.location_id,
+                key=f"earn:visit:{v.pk}",
+                created_by_id=v.created_by_id,
+                created_at=v.completed_at or now,
+            )
+        )
+        added[v.customer_id] = added.get(v.customer_id, 0) + points
+    PointsEntry.objects.bulk_create(lots, batch_size=1000)
+    for customer_id, points in added.items():
+        LoyaltyAccount.objects.filter(pk=accounts[customer_id].pk).update(points=F("points") + points)
+    return len(lots)
+
+
 def points_reverse_for_visit(visit: Visit, *, by=None) -> PointsEntry | None:
     """A voided visit takes back what it earned (from its own lot first). Refused when the
     client has already spent them: a manager adjusts first, with a reason."""
@@ -282,7 +344,9 @@ def _sale_limit(visit: Visit, method: str, payment: Payment) -> None:
         raise ValidationError(
             {
                 "payments": [
-                    _("Points, stored value, gift cards and coupons cannot pay for a top-up or a gift card.")
+                    _(
+                        "Points, stored value, gift cards and coupons cannot pay for a top-up, a gift card or a tip."
+                    )
                 ]
             }
         )

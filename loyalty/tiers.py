@@ -27,7 +27,7 @@ from loyalty.models import LoyaltyAccount, MembershipTier, TierChange
 
 ZERO = Decimal("0")
 WINDOW = timedelta(days=365)
-PUT_ASIDE = ("topup", "gift_card")
+PUT_ASIDE = ("topup", "gift_card", "tip")  # not purchases: no spend, no visit
 
 
 def rolling_figures(customer_ids, *, as_of: datetime | None = None) -> dict[int, tuple[Decimal, int]]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loyalty import report_views, views
+from loyalty import payments_online, report_views, views
 
 app_name = "loyalty"
 urlpatterns = [
@@ -17,4 +17,8 @@ urlpatterns = [
         views.stored_value_refund_dialog,
         name="stored_value_refund",
     ),
+    # the client's online prepayment (no login: the booking's signed manage link) and the
+    # payment provider's signed webhook (docs/loyalty.md, "No-show protection")
+    path("loyalty/pay/<str:token>/", payments_online.deposit_pay_online, name="deposit_pay_online"),
+    path("loyalty/payments/<slug:name>/webhook/", payments_online.payment_webhook, name="payment_webhook"),
 ]

@@ -341,6 +341,18 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# ---- Online prepayment of booking deposits (loyalty/payments_online.py) -------------------------
+# "" (the default): pay at the desk, no online prepayment. "stripe": Stripe Checkout; its
+# webhook is /loyalty/payments/stripe/webhook/ (event checkout.session.completed). The client
+# is sent to the provider's page from a form on the booking's manage page, so that page's
+# form-action must allow the provider's origin (browsers apply it to the redirect).
+DEPOSIT_PAYMENT_PROVIDER = env.str("DEPOSIT_PAYMENT_PROVIDER", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+if DEPOSIT_PAYMENT_PROVIDER == "stripe":
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("https://checkout.stripe.com")
+
 # ---- Two-factor login (django-otp) and the admin's URL ------------------------------------------
 # Roles that must confirm a code from an authenticator app (TOTP) after their password before
 # any page, the admin or the API answers them (accounts/otp.py; a superuser counts as an owner).

@@ -712,6 +712,11 @@ PAGES: dict[str, Row] = {
     "loyalty:coupon_issue": Row(
         "---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"value": "20", "valid_until": "2030-01-01"}
     ),
+    # the client's online prepayment (no login; the signed manage link): no payment provider is
+    # configured here (pay at the desk), so a 404; the provider's webhook refuses an unsigned post
+    # (tests/loyalty/test_online_deposit.py covers both with a provider)
+    "loyalty:deposit_pay_online": Row("......", NONE, kwargs=lambda s: {"token": manage_token(s.booked)}, data=lambda s: {}),
+    "loyalty:payment_webhook": Row("......", NONE, kwargs=lambda s: {"name": "stripe"}, data=lambda s: {}),
     # the managers' reports (points and tiers chain-wide; money rows of their own locations)
     "loyalty:reports": Row("---YYY"),
     "loyalty:report_csv": Row("---YYY", kwargs=lambda s: {"name": "stored-value"}),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from appointments import selectors
 from appointments.forms import CheckoutForm, CheckoutLineFormSet, PaymentFormSet, VoidForm
-from appointments.line_kinds import kinds_sold_by_amount, kinds_sold_by_choice
+from appointments.line_kinds import kinds_sold_by_amount, kinds_sold_by_choice, line_kind
 from appointments.models import Appointment, Visit, VisitLine
 from appointments.payments import payment_balances, payment_method_choices
 from appointments.services import (
@@ -57,7 +57,14 @@ def _checkout_lines(lines, form=None) -> list[CheckoutLine]:
             )
         )
     if form is not None:
-        result += [CheckoutLine(kind=key, unit_price=amount) for key, amount in form.amount_lines()]
+        # a tip goes to the stylist of the first service line
+        stylist = next(
+            (line.staff for line in result if line.kind == VisitLine.Kind.SERVICE and line.staff), None
+        )
+        result += [
+            CheckoutLine(kind=key, unit_price=amount, staff=stylist if line_kind(key).to_stylist else None)
+            for key, amount in form.amount_lines()
+        ]
         result += [CheckoutLine(kind=key, ref=ref) for key, ref in form.choice_lines()]
     return result
 

@@ -42,6 +42,7 @@ from appointments.services import (
 )
 from appointments.services.online import OnlineDays, online_days, phone_prover, spread_over_stylists
 from appointments.services.rules import local_date
+from appointments.visit_hooks import online_booking_panels
 from customers.services import duplicate_phone_owner, phone_normalise
 from salon_crm.errors import Conflict
 from salon_crm.ratelimit import over_limit, public_rate_limit, with_retry_after
@@ -401,6 +402,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "new": request.GET.get("new") == "1",
         "changeable": active and not _cutoff_passed(appointment),
         "active": active,
+        "online_panels": online_booking_panels(appointment),
     }
     return _render(request, "appointments/online/manage.html", appointment.location, context)
 

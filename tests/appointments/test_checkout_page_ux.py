@@ -103,8 +103,8 @@ def test_every_field_has_a_label(client_as, reception, arrived):
     # Was 16 unlabelled fields and 11 unnamed selects (issue 9): now none.
     assert unlabelled == []
     assert (
-        len(_fields(_checkout_form(html)).controls) == 7 * 4 + 3 * 3 + 1 + 2
-    )  # 4 line rows, 3 payment rows, the visit discount, loyalty's top-up and gift card amounts
+        len(_fields(_checkout_form(html)).controls) == 7 * 4 + 3 * 3 + 1 + 3
+    )  # 4 line rows, 3 payment rows, the visit discount, the tip, loyalty's top-up and gift card
     assert '<label class="visually-hidden" for="id_lines-0-service">Service, line 1</label>' in html
     assert '<label class="visually-hidden" for="id_pay-1-amount">Amount (CNY), payment 2</label>' in html
     assert '<label class="visually-hidden" for="id_lines-2-DELETE">Remove line 3</label>' in html

@@ -120,7 +120,7 @@ def test_credit_never_pays_for_a_gift_card(salon, sell, manager):
     from loyalty import services
 
     services.points_adjust(customer=salon.customer, points=50000, reason="x", by=manager.user)
-    with pytest.raises(ValidationError, match="cannot pay for a top-up or a gift card"):
+    with pytest.raises(ValidationError, match="cannot pay for a top-up, a gift card or a tip"):
         sell(lines=[gift_card_line("100.00")], pay=[("points", "100.00")])
 
 
@@ -241,3 +241,41 @@ def test_a_merge_moves_packages_coupons_and_gift_cards(salon, sell, plan, owner,
     assert coupon.customer == salon.customer
     assert GiftCard.objects.get().buyer == salon.customer
     sell(service=salon.colour, pay=[("package", "680.00")])  # the kept client uses the package
+
+
+def test_a_tip_goes_to_the_stylist_earns_no_points_and_no_credit_pays_it(
+    salon, sell, manager, client_as, reception
+):
+    from django.urls import reverse
+
+    from loyalty import services
+
+    services.points_adjust(customer=salon.customer, points=10000, reason="x", by=manager.user)
+    with pytest.raises(ValidationError, match="or a tip"):
+        sell(
+            lines=[
+                CheckoutLine(kind="service", service=salon.cut, staff=salon.stylist),
+                CheckoutLine(kind="tip", unit_price=Decimal("50"), staff=salon.stylist),
+            ],
+            pay=[("points", "210.00"), ("cash", "40.00")],  # the cut is 200: points cannot reach the tip
+        )
+    # through the checkout page: the tip is credited to the first service line's stylist
+    url = reverse("appointments:checkout_sale") + f"?customer={salon.customer.pk}"
+    data = {
+        "customer": salon.customer.pk, "discount": "0", "sell_tip": "30.00",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-service": salon.cut.pk,
+        "lines-0-staff": salon.other_stylist.pk, "lines-0-quantity": "1",
+        "pay-TOTAL_FORMS": "1", "pay-INITIAL_FORMS": "0", "pay-0-method": "cash", "pay-0-amount": "230.00",
+        "finish": "1",
+    }  # fmt: skip
+    response = client_as(reception).post(url, data)
+    assert response.status_code == 302, response.content.decode()[:1500]
+    from appointments.models import VisitLine
+
+    tip = VisitLine.objects.get(kind="tip")
+    assert (tip.amount, tip.staff, tip.description) == (
+        Decimal("30.00"),
+        salon.other_stylist,
+        f"Tip for {salon.other_stylist}",
+    )
+    assert account(salon.customer).points == 10000 + 200  # the cut earns, the tip does not

@@ -235,3 +235,25 @@ def test_a_merge_onto_a_client_without_an_account_moves_it(salon, sell, owner):
     sell(pay=[("cash", "200.00")], customer=twin)
     customer_merge(keep=salon.customer, merge=twin, by=owner.user)
     assert account(salon.customer).points == 200
+
+
+def test_history_earns_set_based_with_the_same_rules_and_once(
+    salon, sell, rules, django_assert_max_num_queries
+):
+    LoyaltySettings.objects.update_or_create(pk=1, defaults={"points_per_unit": Decimal("0")})
+    visits = [
+        sell(pay=[("cash", "200.00")]),
+        sell(service=salon.colour, pay=[("cash", "680.00")]),
+        sell(lines=[topup("500.00")], pay=[("cash", "500.00")]),  # money put aside: nothing
+    ]
+    LoyaltySettings.objects.filter(pk=1).update(points_per_unit=Decimal("1.5"))
+    with django_assert_max_num_queries(12):
+        assert services.points_earn_for_visits(visits) == 2
+    acc = account(salon.customer)
+    assert acc.points == 300 + 1020
+    assert sorted(PointsEntry.objects.values_list("key", flat=True)) == sorted(
+        [f"earn:visit:{visits[0].pk}", f"earn:visit:{visits[1].pk}"]
+    )
+    assert services.points_earn_for_visits(visits) == 0  # once
+    assert services.points_earn_for_visit(visits[0]) is None
+    assert_ledgers_hold(salon.customer)
