@@ -348,8 +348,9 @@ def run(base_url: str, host: str) -> int:
             "/customers/",
             f"/customers/{t.customer}/",
             f"/visits/{t.visit}/receipt/",
+            "/loyalty/reports/",
         ],
-        "owner": ["/", "/settings/", t.admin_url, "/customers/import/", "/api/docs/"],
+        "owner": ["/", "/settings/", t.admin_url, "/customers/import/", "/api/docs/", "/loyalty/settings/"],
     }
     for username, paths in pages.items():
         print(f"== {username}")
