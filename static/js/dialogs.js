@@ -126,6 +126,19 @@
     if (native) native.close();
   });
 
+  // A dialog's form sends once: its submit buttons are disabled while its request is in flight
+  // (a double click would otherwise book, adjust points or refund twice).
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    const form = event.detail.elt;
+    if (!form.matches || !form.matches("#dialog form, #modal-root form") || event.detail.requestConfig.verb === "get") return;
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (!form.matches || !form.matches("#dialog form, #modal-root form")) return;
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+  });
+
   // ---- inside a booking or walk-in form --------------------------------------------------------
   function overrideBox(form) {
     if (!form) return;

@@ -162,3 +162,25 @@ def test_the_desk_takes_a_deposit_from_the_appointment_dialog(
     page.click(f'.appt[data-appointment="{booked.pk}"]')
     expect(page.locator('[data-deposit-status="held"]')).to_be_visible()
     page.screenshot(path=SHOTS + "/loyalty-deposit-dialog.png")
+
+
+def test_a_double_click_on_adjust_adjusts_once_and_the_card_works_at_tablet_width_in_chinese(
+    live_server, page, salon, sell, manager, settings
+):
+    from loyalty.models import PointsEntry
+
+    settings.OTP_REQUIRED_ROLES = []
+    sell(pay=[("cash", "200.00")])
+    page.set_viewport_size({"width": 1024, "height": 768})
+    _login_in(page, live_server, "manager", "zh-hans")
+    page.goto(f"{live_server.url}/customers/{salon.customer.pk}/")
+    page.click('[data-action="points_adjust"]')
+    dialog = page.locator("#dialog")
+    expect(dialog.locator("#id_points")).to_be_focused()
+    dialog.locator("#id_points").fill("10")
+    dialog.locator("#id_reason").fill("生日")
+    dialog.locator("#points-adjust-submit").dblclick()
+    expect(page.locator('[data-fact="points"]')).to_contain_text("210")
+    assert PointsEntry.objects.filter(kind="adjust").count() == 1
+    page.screenshot(path=SHOTS + "/loyalty-card-tablet-zh-hans.png", full_page=True)
+    assert_no_serious_violations(page, "loyalty-card-tablet-zh-hans")
