@@ -497,6 +497,7 @@ class Coupon(models.Model):
         BIRTHDAY = "birthday", _("Birthday")
         WINBACK = "winback", _("Win-back")
         MANUAL = "manual", _("Manual")
+        COMPLAINT = "complaint", _("Complaint compensation")
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")

@@ -410,9 +410,17 @@ def _require_perm(by, perm: str, message: str) -> None:
 
 
 @transaction.atomic
-def points_adjust(*, customer: Customer, points: int, reason: str, by, location=None) -> PointsEntry:
-    """A manager's correction, + or -, with a reason. Added points expire like earned ones."""
+def points_adjust(
+    *, customer: Customer, points: int, reason: str, by, location=None, key: str | None = None
+) -> PointsEntry:
+    """A manager's correction, + or -, with a reason. Added points expire like earned ones.
+    With `key` (a complaint's compensation) the adjustment is made once: a second call answers
+    the first entry."""
     _require_perm(by, "loyalty.adjust_ledger", _("Only a manager can adjust points."))
+    if key:
+        existing = PointsEntry.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
     reason = (reason or "").strip()[:200]
     if not reason:
         raise ValidationError({"reason": [_("Give a reason.")]})
@@ -423,7 +431,11 @@ def points_adjust(*, customer: Customer, points: int, reason: str, by, location=
     account = account_locked(customer)
     today = _today(location)
     _expire_due(account, today)
-    fields = {"reason": reason, "created_by": by, "location": location}
+    if key:
+        existing = PointsEntry.objects.filter(key=key).first()  # after the account's lock
+        if existing is not None:
+            return existing
+    fields = {"reason": reason, "created_by": by, "location": location, "key": key}
     if points > 0:
         return _credit_lot(
             account,

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "appointments",
     "messaging",
     "loyalty",
+    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerSourceEnum": "customers.models.SourceChannel",
         "BookingSourceEnum": ["front_desk", "phone", "online", "walk_in"],
+        # feedback: a case's status and its compensation (also the `kind` of /compensation/)
+        "ComplaintStatusEnum": "feedback.models.Complaint.Status",
+        "CompensationEnum": "feedback.models.Complaint.Compensation",
     },
 }
 
@@ -302,6 +306,13 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-review-tiers": {"task": "loyalty.review_tiers", "schedule": crontab(hour=3, minute=0)},
     # Birthday coupons and greetings, planned at 09:00 (sent within the clients' waking hours).
     "loyalty-birthday-coupons": {"task": "loyalty.birthday_coupons", "schedule": crontab(hour=9, minute=0)},
+    # Complaints past their deadline escalate to their owner and the chain's owners: every hour,
+    # through the night too (feedback.tasks); overdue follow-up calls remind their caller at 08:30.
+    "feedback-escalate-complaints": {"task": "feedback.escalate_complaints", "schedule": crontab(minute=7)},
+    "feedback-follow-up-reminders": {
+        "task": "feedback.follow_up_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
 }
 
 # Security: strict unless DEBUG. TLS is terminated in front of the app (load balancer).
@@ -508,6 +519,22 @@ MESSAGING_SENDING_TIMEOUT_SECONDS = env.int("MESSAGING_SENDING_TIMEOUT_SECONDS",
 MESSAGING_THANK_YOU_DELAY_MINUTES = env.int("MESSAGING_THANK_YOU_DELAY_MINUTES", default=120)
 MESSAGING_CODE_MINUTES = 10
 MESSAGING_CODES_PER_HOUR = 5
+
+# ---- Feedback (docs/feedback.md) ---------------------------------------------------------------
+# A survey after every completed visit with a service, sent this long after checkout (quiet
+# hours still hold it back), its link valid this many days.
+FEEDBACK_SURVEYS = env.bool("FEEDBACK_SURVEYS", default=True)
+FEEDBACK_SURVEY_DELAY_MINUTES = env.int("FEEDBACK_SURVEY_DELAY_MINUTES", default=120)
+FEEDBACK_SURVEY_VALID_DAYS = env.int("FEEDBACK_SURVEY_VALID_DAYS", default=14)
+# A low score opens a complaint case: satisfaction at most this (1–5), or a recommendation at
+# most this (0–10) with a comment.
+FEEDBACK_LOW_CSAT = env.int("FEEDBACK_LOW_CSAT", default=2)
+FEEDBACK_LOW_NPS = env.int("FEEDBACK_LOW_NPS", default=6)
+# A complaint is answered within this many hours (the seeds: 48); amber this long before.
+FEEDBACK_COMPLAINT_DUE_HOURS = env.int("FEEDBACK_COMPLAINT_DUE_HOURS", default=48)
+FEEDBACK_DUE_SOON_HOURS = env.int("FEEDBACK_DUE_SOON_HOURS", default=12)
+# A follow-up call with no answer is tried again the next day, at most this many calls.
+FEEDBACK_FOLLOW_UP_ATTEMPTS = env.int("FEEDBACK_FOLLOW_UP_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

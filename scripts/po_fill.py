@@ -1,6 +1,7 @@
 """Fill the zh_Hans catalogue from the glossaries (locale/zh_Hans/glossary/*.json, msgid -> text).
 
-`make messages` runs makemessages, then this, then compilemessages. Glossaries are per app so
+`make messages` runs makemessages, then this, then compilemessages. A string with a context
+(pgettext) is keyed "context\u0004msgid". Glossaries are per app so
 parallel work doesn't collide; the .po stays the file Django reads. Prints msgids still empty.
 """
 
@@ -23,10 +24,13 @@ def quote(s: str) -> str:
 
 def parse(lines):
     """Yield entries as dicts with the raw line span and the msgid/msgstr values."""
-    entries, cur, key = [], None, None
+    entries, cur, key, context = [], None, None, ""
     for i, line in enumerate(lines):
-        if line.startswith("msgid "):
-            cur = {"start": i, "msgid": unquote(line[6:]), "msgstr": ""}
+        if line.startswith("msgctxt "):
+            context = unquote(line[8:])
+        elif line.startswith("msgid "):
+            cur = {"start": i, "msgid": unquote(line[6:]), "msgstr": "", "context": context}
+            context = ""
             key = "msgid"
         elif line.startswith("msgid_plural ") and cur:
             key = "plural"
@@ -58,9 +62,11 @@ def main() -> int:
     for e in parse(lines):
         if not e["msgid"]:
             continue
-        text = glossary.get(e["msgid"], "")
+        # pgettext: the glossary's key is "context\u0004msgid" (gettext's own separator)
+        msgid = f"{e['context']}\u0004{e['msgid']}" if e["context"] else e["msgid"]
+        text = glossary.get(msgid, "")
         if not text:
-            missing.append(e["msgid"])
+            missing.append(msgid)
         out.extend(lines[last : e["msgstr_start"]])
         if lines[e["msgstr_start"]].startswith("msgstr["):
             out.append(f"msgstr[0] {quote(text)}")

@@ -123,6 +123,8 @@ class Targets:
     stylist_customer: int
     online_service: int
     manage_token: str
+    survey_token: str
+    complaint: int
     admin_url: str
     otp_roles: list[str]
 
@@ -155,9 +157,16 @@ def find_targets() -> Targets:
         .order_by("-start", "-pk")
         .first()
     )
+    from feedback.models import Complaint, Survey
+    from feedback.services import survey_token
+
+    survey = Survey.objects.filter(location=location, answered_at__isnull=True).order_by("-pk").first()
+    complaint = Complaint.objects.filter(location=location).order_by("pk").first()
     missing = [
         name
         for name, value in [
+            ("an open survey", survey),
+            ("a complaint", complaint),
             ("a completed visit", visit),
             ("a future appointment", waiting),
             ("a stylist's item", item),
@@ -175,6 +184,8 @@ def find_targets() -> Targets:
         stylist_customer=item.appointment.customer_id,
         online_service=services_offered(location=location).order_by("pk").first().pk,
         manage_token=manage_token(waiting),
+        survey_token=survey_token(survey),
+        complaint=complaint.pk,
         admin_url="/" + settings.ADMIN_URL,
         otp_roles=list(getattr(settings, "OTP_REQUIRED_ROLES", [])),
     )
@@ -315,6 +326,7 @@ def run(base_url: str, host: str) -> int:
     check_page(anon, f"/book/{code}/?service={t.online_service}&staff=any&date={tomorrow}", failures, assets)
     check_page(anon, f"/book/{code}/?service={t.online_service}&staff=any&date=9999-12-31", failures, assets)
     check_page(anon, f"/book/manage/{t.manage_token}/", failures, assets)
+    check_page(anon, f"/s/{t.survey_token}/", failures, assets)  # the client's survey link
 
     print("== API schema and docs")
     check_page(anon, "/api/schema/", failures, assets)
@@ -334,6 +346,9 @@ def run(base_url: str, host: str) -> int:
             f"/appointments/{t.checkout_appointment}/checkout/",
             "/checkout/",
             f"/visits/{t.visit}/receipt/",
+            "/feedback/follow-ups/",
+            "/feedback/complaints/",
+            f"/feedback/complaints/{t.complaint}/",
         ],
         "stylist": [
             "/",
@@ -341,6 +356,7 @@ def run(base_url: str, host: str) -> int:
             "/calendar/",
             f"/my-day/items/{t.stylist_item}/record/",
             f"/customers/{t.stylist_customer}/",
+            "/feedback/follow-ups/",
         ],
         "manager": [
             "/",
@@ -349,6 +365,10 @@ def run(base_url: str, host: str) -> int:
             f"/customers/{t.customer}/",
             f"/visits/{t.visit}/receipt/",
             "/loyalty/reports/",
+            "/feedback/inbox/",
+            "/feedback/results/",
+            "/feedback/complaints/",
+            f"/feedback/complaints/{t.complaint}/",
         ],
         "owner": ["/", "/settings/", t.admin_url, "/customers/import/", "/api/docs/", "/loyalty/settings/"],
     }

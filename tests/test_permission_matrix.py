@@ -275,6 +275,7 @@ def _admin_objects(s: Seed) -> dict[str, object]:
         "messaging.messagetemplate": _template(s),
         "messaging.outboundmessage": _message(s),
         **_loyalty_objects(s),
+        **_feedback_objects(s),
         "unsubscribe": _unsubscribe_token(s),  # made with the world, not inside a request's savepoint
     }
 
@@ -400,6 +401,12 @@ def _unsubscribe_token(s: Seed) -> str:
     return s.objects["unsubscribe"]
 
 
+def _survey_token(s: Seed) -> str:
+    from feedback.services import survey_token
+
+    return survey_token(s.objects["feedback.survey"])
+
+
 def _loyalty_objects(s: Seed) -> dict:
     """The client holds ¥500 of stored value (a refund has something to pay back); the seed's
     visit earned points, so the settings row exists."""
@@ -464,6 +471,33 @@ def _loyalty_objects(s: Seed) -> dict:
         "loyalty.storedvalueentry": StoredValueEntry.objects.order_by("pk").first(),
         "loyalty.topuprule": TopUpRule.objects.create(pay_at_least=Decimal("1000"), bonus=Decimal("100")),
     }
+
+
+def _feedback_objects(s: Seed) -> dict:
+    """The seed's visit has its survey (not answered); a complaint at the home location that
+    involves the stylist; a follow-up call for the stylist."""
+    from feedback import services
+    from feedback.models import FollowUp
+
+    survey = services.survey_plan(visit=s.visit)
+    complaint = services.complaint_open(
+        customer=s.customer,
+        location=s.home,
+        category="skill",
+        description="matrix",
+        by=s.staff["manager"].user,
+        staff_involved=[s.staff["stylist"]],
+    )
+    follow_up = FollowUp.objects.create(
+        customer=s.customer,
+        location=s.home,
+        assignee=s.staff["stylist"],
+        reason="manual",
+        purpose="matrix",
+        due_on=s.day,
+        created_at=timezone.now(),
+    )
+    return {"feedback.survey": survey, "feedback.complaint": complaint, "feedback.followup": follow_up}
 
 
 def _deposit_and_fee(s: Seed):
@@ -720,6 +754,32 @@ PAGES: dict[str, Row] = {
     # the managers' reports (points and tiers chain-wide; money rows of their own locations)
     "loyalty:reports": Row("---YYY"),
     "loyalty:report_csv": Row("---YYY", kwargs=lambda s: {"name": "stored-value"}),
+    # feedback (issue 12): the client's survey link (no login; signed); complaints for the desk
+    # and managers, a stylist's own only; calls for everyone at the location, a stylist's own only
+    "feedback:survey": Row(
+        ALL, ALL, kwargs=lambda s: {"token": _survey_token(s)}, data=lambda s: {"csat": "4", "nps": "9"}
+    ),
+    "feedback:home": Row("-YYYYY"),
+    "feedback:inbox": Row("---YYY"),
+    "feedback:results": Row("---YYY"),
+    "feedback:board": Row("-YYYYY"),
+    "feedback:complaint": Row(
+        "-YY-YY", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.complaint"].pk},
+        data=lambda s: {"action": "note", "note-note": "called back"},
+    ),
+    "feedback:complaint_new_for": Row(
+        "--YYYY", "--YYYY", kwargs=CLIENT,
+        data=lambda s: {"source": "phone", "category": "skill", "severity": "low", "description": "matrix"},
+    ),
+    "feedback:follow_ups": Row("-YYYYY"),
+    "feedback:follow_up_record": Row(
+        "-YYYYY", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.followup"].pk},
+        data=lambda s: {f"f{s.objects['feedback.followup'].pk}-outcome": "happy"},
+    ),
+    "feedback:follow_up_new": Row(
+        "-YYYYY", "-YY-YY", kwargs=CLIENT,
+        data=lambda s: {"due_on": (s.day + timedelta(days=2)).isoformat(), "assignee": s.staff["stylist"].pk, "purpose": "matrix"},
+    ),
     "loyalty:settings": Row(
         "-----Y", "-----Y",
         data=lambda s: {
@@ -871,6 +931,9 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "loyalty.deposit":                  ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.depositentry":             ("---YYY", NONE,     "---YYY", NONE),
     "loyalty.feecharge":                ("---YYY", NONE,     "---YYY", NONE),
+    "feedback.survey":                  ("---YYY", NONE,     "----YY", NONE),
+    "feedback.complaint":               ("---YYY", NONE,     "----YY", NONE),
+    "feedback.followup":                ("---YYY", NONE,     "----YY", NONE),
 }  # fmt: skip
 
 ADMIN_SITE: dict[str, Row] = {

@@ -147,8 +147,15 @@ def test_register_and_unregister(manager):
     fake = FakeApp()
     register_merge_handler(fake.handler())
     try:
-        assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty", "fake"]
+        assert list(merge_handlers()) == [
+            "customers",
+            "appointments",
+            "messaging",
+            "loyalty",
+            "feedback",
+            "fake",
+        ]
     finally:
         unregister_merge_handler("fake")
-    assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty"]
+    assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty", "feedback"]
     unregister_merge_handler("fake")  # unknown keys are ignored
