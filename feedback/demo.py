@@ -54,7 +54,7 @@ def seed_feedback(ctx) -> None:
         calls += len(services.follow_ups_plan(visit=visit))
         if survey is None or visit.completed_at > now - timedelta(days=1) or rng.random() > 0.66:
             continue
-        low = rng.random() < 0.08
+        low = rng.random() < 0.08 or answered == 3  # at least one low score, whatever the day
         csat = rng.choice([1, 2]) if low else rng.choice([4, 5, 5, 5, 3])
         nps = rng.choice([2, 4, 5]) if low else rng.choice([8, 9, 10, 10, 7])
         services.survey_answer(

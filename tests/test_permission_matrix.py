@@ -300,6 +300,7 @@ def iso(dt: datetime) -> str:
 APPT = lambda s: {"pk": s.booked.pk}  # noqa: E731
 CLIENT = lambda s: {"pk": s.customer.pk}  # noqa: E731
 HERE = lambda s: {"location": s.home.pk, "date": s.day.isoformat()}  # noqa: E731
+COMPLAINT = lambda s: {"pk": s.objects["feedback.complaint"].pk}  # noqa: E731
 
 
 def _book_form(s: Seed) -> dict:
@@ -870,6 +871,37 @@ API: dict[str, Row] = {
     ),
     "api-customer-stored-value-refund": Row(
         "-.....", "---YYY", kwargs=CLIENT, data=lambda s: {"amount": "10.00", "method": "cash", "reason": "matrix"}
+    ),
+    # feedback (issue 12): surveys and results are the managers' (a stylist reads their own
+    # surveys); the desk opens cases and plans calls; a stylist sees the case they are involved
+    # in and their own calls, and notes on them; working a case (status, owner, compensation)
+    # is the home managers'. Another location's case, survey or call looks missing; the far
+    # manager asking for the home location's results is a 400 ("not one of your locations").
+    "api-surveys": Row("-Y-YYY"),
+    "api-survey-results": Row("---YYY", query=lambda s: {"location": s.home.pk}),
+    "api-survey": Row("-Y--YY", kwargs=lambda s: {"pk": s.objects["feedback.survey"].pk}),
+    "api-complaints": Row(
+        "-YYYYY", "--Y-YY",
+        data=lambda s: {"customer": s.customer.pk, "location": s.home.pk, "category": "hygiene", "description": "matrix"},
+    ),
+    "api-complaint": Row("-YY-YY", kwargs=COMPLAINT),
+    "api-complaint-note": Row("-.....", "-YY-YY", kwargs=COMPLAINT, data=lambda s: {"note": "matrix"}),
+    "api-complaint-status": Row("-.....", "----YY", kwargs=COMPLAINT, data=lambda s: {"status": "in_progress"}),
+    "api-complaint-owner": Row(
+        "-.....", "----YY", kwargs=COMPLAINT, data=lambda s: {"owner": s.staff["owner"].user.pk}
+    ),
+    "api-complaint-compensation": Row(
+        "-.....", "----YY", kwargs=COMPLAINT, data=lambda s: {"kind": "points", "value": 10}
+    ),
+    "api-follow-ups": Row(
+        "-YYYYY", "-YY-YY",
+        data=lambda s: {
+            "customer": s.customer.pk, "location": s.home.pk, "due_on": s.day.isoformat(), "purpose": "matrix",
+            "assignee": s.staff["stylist"].pk,
+        },
+    ),
+    "api-follow-up-outcome": Row(
+        "-.....", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.followup"].pk}, data=lambda s: {"outcome": "reached"}
     ),
 }  # fmt: skip
 

@@ -167,9 +167,10 @@ def test_timeline_shows_visits_and_appointments_in_constant_queries(
     reception.user.refresh_from_db()
     user = reception.user
     user.has_perm("customers.view_health")  # warm the permission cache (not the timeline's cost)
-    # 10 queries: visits, their lines, line staff; appointments, items, services; customers'
-    # formulas, patch tests, consent; messaging's messages — the same for 1 visit or 6
-    with django_assert_num_queries(10):
+    # 13 queries: visits, their lines, line staff; appointments, items, services; customers'
+    # formulas, patch tests, consent; messaging's messages; feedback's complaints and calls (and
+    # the user's staff row, for the stylist check) — the same for 1 visit or 6
+    with django_assert_num_queries(13):
         events = timeline_for(customer=salon.customer, user=user, limit=30)
     kinds = [e.kind for e in events]
     assert kinds.count("visit") == visits
