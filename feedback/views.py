@@ -5,10 +5,12 @@ client card. Thin: every write is a feedback.services call."""
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.access import can_act_at, current_location, staff_of
-from accounts.models import StaffMember
+from accounts.models import Role, StaffMember
 from appointments.catalogue_forms import IsoDateField
 from appointments.models import Visit
 from appointments.views.common import add_service_errors, dialog_done
@@ -41,8 +43,6 @@ from salon_crm.ratelimit import public_rate_limit
 
 
 def _page_language(request: HttpRequest, customer) -> str:
-    from django.conf import settings
-
     from messaging.services import language_of
 
     if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
@@ -152,9 +152,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
     summary = selectors.score_summary(period)
     answered = selectors.answered(period).select_related("visit").order_by("-answered_at")
     if form.is_valid() and form.cleaned_data.get("low"):
-        from django.conf import settings
-        from django.db.models import Q
-
         answered = answered.filter(
             Q(csat__lte=settings.FEEDBACK_LOW_CSAT) | Q(nps__lte=settings.FEEDBACK_LOW_NPS)
         )
@@ -249,14 +246,18 @@ def _complaint_for(request, pk: int) -> Complaint:
 
 
 def _owners(location):
+    """Who may own a case here: the location's managers and the chain's owners (a role's
+    permission may be taken away in the admin, so it is checked too)."""
     from django.contrib.auth import get_user_model
 
-    users = get_user_model().objects.filter(is_active=True, staff__is_active=True).select_related("staff")
-    return [
-        u
-        for u in users.filter(staff__locations=location).distinct()
-        if u.has_perm("feedback.manage_complaint")
-    ] + [u for u in users.filter(staff__role="owner") if u.has_perm("feedback.manage_complaint")]
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, staff__is_active=True)
+        .filter(Q(staff__role=Role.MANAGER, staff__locations=location) | Q(staff__role=Role.OWNER))
+        .select_related("staff")
+        .distinct()
+    )
+    return [u for u in users if u.has_perm("feedback.manage_complaint")]
 
 
 @login_required

@@ -264,3 +264,66 @@ def test_surveys_can_be_switched_off(
             payments=[PaymentIn("cash", Decimal("200.00"))],
         )
     assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["feedback:board", "feedback:inbox", "feedback:results", "feedback:follow_ups"]
+)
+def test_the_lists_cost_the_same_queries_for_two_rows_or_eight(
+    client_as, salon, manager, on_the_day, path, django_assert_max_num_queries
+):
+    """No N+1: the board, the answers and the calls read their rows in a fixed number of
+    queries (the count for two rows is the ceiling for eight)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.appointments.factories import CustomerFactory
+
+    c = client_as(manager)
+    period = "?start=2027-01-01&end=2027-01-31"
+    query = {"feedback:follow_ups": "?show=all", "feedback:inbox": period, "feedback:results": period}
+    url = reverse(path) + query.get(path, "")
+
+    def add(n):
+        for _ in range(n):
+            customer = CustomerFactory()
+            services.complaint_open(
+                customer=customer,
+                location=salon.location,
+                category="skill",
+                description="x",
+                by=manager.user,
+                staff_involved=[salon.stylist],
+            )
+            services.follow_up_create(
+                customer=customer,
+                location=salon.location,
+                due_on=fixtures_core.DAY,
+                assignee=salon.stylist,
+                purpose="How is it?",
+                by=manager.user,
+            )
+            sale = visit_checkout(
+                location=salon.location,
+                customer=customer,
+                by=manager.user,
+                lines=[CheckoutLine(kind="service", service=salon.cut, staff=salon.stylist)],
+                discount=Decimal("0"),
+                payments=[PaymentIn("cash", Decimal("200.00"))],
+            )
+            survey = services.survey_plan(visit=sale)
+            services.survey_answer(survey=survey, csat=1, nps=3, comment="slow", tags=["waiting"])
+
+    add(2)
+    c.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as two:
+        assert c.get(url).status_code == 200
+    add(6)
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        page = c.get(url)
+    marker = {
+        "feedback:board": b"data-complaint=",
+        "feedback:inbox": b"data-survey=",
+        "feedback:follow_ups": b"data-record=",
+    }
+    assert page.content.count(marker.get(path, b"data-row=")) >= (8 if path != "feedback:results" else 2)
