@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "messaging",
     "loyalty",
     "feedback",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -519,6 +520,15 @@ MESSAGING_SENDING_TIMEOUT_SECONDS = env.int("MESSAGING_SENDING_TIMEOUT_SECONDS",
 MESSAGING_THANK_YOU_DELAY_MINUTES = env.int("MESSAGING_THANK_YOU_DELAY_MINUTES", default=120)
 MESSAGING_CODE_MINUTES = 10
 MESSAGING_CODES_PER_HOUR = 5
+
+# ---- Analytics (docs/metrics.md) ------------------------------------------------------------------
+# Lifecycle stages (METRICS.md): dormant after max(90, 2 × the median gap) days without a visit,
+# lost after max(180, 4 × median); "new" for 60 days after the first visit.
+ANALYTICS_DORMANT_DAYS = env.int("ANALYTICS_DORMANT_DAYS", default=90)
+ANALYTICS_LOST_DAYS = env.int("ANALYTICS_LOST_DAYS", default=180)
+ANALYTICS_DORMANT_FACTOR = env.float("ANALYTICS_DORMANT_FACTOR", default=2)
+ANALYTICS_LOST_FACTOR = env.float("ANALYTICS_LOST_FACTOR", default=4)
+ANALYTICS_NEW_DAYS = env.int("ANALYTICS_NEW_DAYS", default=60)
 
 # ---- Feedback (docs/feedback.md) ---------------------------------------------------------------
 # A survey after every completed visit with a service, sent this long after checkout (quiet

@@ -903,6 +903,11 @@ API: dict[str, Row] = {
     "api-follow-up-outcome": Row(
         "-.....", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.followup"].pk}, data=lambda s: {"outcome": "reached"}
     ),
+    # analytics (issue 13): the metrics are the managers' (their locations) and the owners'
+    "api-metrics-summary": Row(
+        "---YYY", query=lambda s: {"start": (s.day - timedelta(days=30)).isoformat(), "end": s.day.isoformat()}
+    ),
+    "api-metrics-lifecycle": Row("---YYY"),
 }  # fmt: skip
 
 # The Django admin. Only owners and managers have admin access (is_staff); every model's pages

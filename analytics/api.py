@@ -1,0 +1,128 @@
+"""The metrics over the API (/api/v1/metrics/...): exactly METRICS.md's definitions
+(analytics.metrics), for managers (their locations) and owners (the chain)."""
+
+from datetime import date, datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import locations_for, sees_all_locations
+from accounts.models import Location
+from analytics import metrics
+
+PERMISSION = "accounts.view_dashboards"
+
+
+class SummaryOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    as_of = serializers.DateField()
+    location = serializers.CharField(
+        allow_null=True, help_text="The location's code; null: every location you see"
+    )
+    visits = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    avg_ticket = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    active_customers = serializers.IntegerField()
+    new_customers = serializers.IntegerField()
+    returning_customers = serializers.IntegerField()
+    repurchase_rate = serializers.FloatField(allow_null=True)
+    revisit_90d = serializers.FloatField(allow_null=True)
+    rebooking_rate = serializers.FloatField(allow_null=True)
+    no_show_rate = serializers.FloatField(allow_null=True)
+    cancellation_rate = serializers.FloatField(allow_null=True)
+    csat = serializers.FloatField(allow_null=True)
+    csat_responses = serializers.IntegerField()
+    nps = serializers.FloatField(allow_null=True)
+    nps_responses = serializers.IntegerField()
+    survey_response_rate = serializers.FloatField(allow_null=True)
+
+
+class LifecycleOutput(serializers.Serializer):
+    as_of = serializers.DateField()
+    location = serializers.CharField(allow_null=True)
+    potential = serializers.IntegerField()
+    new = serializers.IntegerField()
+    active = serializers.IntegerField()
+    dormant = serializers.IntegerField()
+    lost = serializers.IntegerField()
+
+
+def _require(request) -> None:
+    if not request.user.has_perm(PERMISSION):
+        raise PermissionDenied()
+
+
+def _date(request, name: str, *, required: bool = False, default: date | None = None) -> date | None:
+    raw = request.query_params.get(name, "")
+    if not raw:
+        if required:
+            raise ValidationError({name: ["This field is required."]})
+        return default
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValidationError({name: ["A date written YYYY-MM-DD."]}) from None
+
+
+def scope(request) -> tuple[Location | None, list[Location] | None]:
+    """(the location asked for, the locations to count): ?location= by id or code; without it
+    an owner's whole chain (None) or a manager's own locations."""
+    raw = request.query_params.get("location", "").strip()
+    if raw:
+        found = Location.objects.filter(code=raw).first()
+        if found is None and raw.isascii() and raw.isdigit() and len(raw) < 12:
+            found = Location.objects.filter(pk=int(raw)).first()
+        if found is None:
+            raise ValidationError({"location": ["No such location (give its id or its code)."]})
+        if not locations_for(request.user).filter(pk=found.pk).exists():
+            raise PermissionDenied("Not one of your locations.")
+        return found, [found]
+    if sees_all_locations(request.user):
+        return None, None
+    return None, list(locations_for(request.user))
+
+
+DATE_PARAMS = [
+    OpenApiParameter("location", str, description="A location's id or code; none: every location you see"),
+    OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today"),
+]
+
+
+class MetricsSummaryApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATE, required=True, description="First local day, included"
+            ),
+            OpenApiParameter("end", OpenApiTypes.DATE, required=True, description="Last local day, included"),
+            *DATE_PARAMS,
+        ],
+        responses=SummaryOutput,
+    )
+    def get(self, request):
+        """METRICS.md's summary metrics for a window of local days (docs/metrics.md)."""
+        _require(request)
+        start = _date(request, "start", required=True)
+        end = _date(request, "end", required=True)
+        as_of = _date(request, "as_of", default=metrics.today())
+        if end < start:
+            raise ValidationError({"end": ["The last day cannot be before the first."]})
+        location, locations = scope(request)
+        data = metrics.summary(start=start, end=end, locations=locations, as_of=as_of)
+        return Response(SummaryOutput({**data, "location": location.code if location else None}).data)
+
+
+class MetricsLifecycleApi(APIView):
+    @extend_schema(parameters=DATE_PARAMS, responses=LifecycleOutput)
+    def get(self, request):
+        """How many clients are potential, new, active, dormant and lost as of a day."""
+        _require(request)
+        as_of = _date(request, "as_of", default=metrics.today())
+        location, locations = scope(request)
+        data = metrics.lifecycle(as_of=as_of, locations=locations)
+        return Response(LifecycleOutput({**data, "location": location.code if location else None}).data)

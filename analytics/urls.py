@@ -1,0 +1,2 @@
+app_name = "analytics"
+urlpatterns: list = []  # the dashboards' pages come here (issue 13)
