@@ -310,6 +310,9 @@ CELERY_BEAT_SCHEDULE = {
     # Complaints past their deadline escalate to their owner and the chain's owners: every hour,
     # through the night too (feedback.tasks); overdue follow-up calls remind their caller at 08:30.
     "feedback-escalate-complaints": {"task": "feedback.escalate_complaints", "schedule": crontab(minute=7)},
+    # The dashboards' roll-ups: rebuilt at 03:30, and the days touched since every five minutes.
+    "analytics-rebuild": {"task": "analytics.rebuild", "schedule": crontab(hour=3, minute=30)},
+    "analytics-rebuild-dirty": {"task": "analytics.rebuild_dirty", "schedule": timedelta(minutes=5)},
     "feedback-follow-up-reminders": {
         "task": "feedback.follow_up_reminders",
         "schedule": crontab(hour=8, minute=30),
