@@ -260,10 +260,11 @@ def _population(as_of: date, locations=None):
     )
     had_visit = counted_visits(locations, end=as_of).filter(customer=OuterRef("pk"))
     qs = Customer.objects.active()
-    created = Q(created_at__lt=zone_end) if zone_end else Q()
     if locations is not None:
         qs = qs.filter(Q(home_location__in=list(locations)) | Exists(had_visit))
-    return qs.filter(created | Exists(had_visit))
+    if zone_end is None:  # the last day of the calendar: everyone was first seen by then
+        return qs
+    return qs.filter(Q(created_at__lt=zone_end) | Exists(had_visit))
 
 
 LIFECYCLE_SQL = """
