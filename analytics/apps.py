@@ -12,6 +12,17 @@ class AnalyticsConfig(AppConfig):
 
         sql.install()  # the local-date function on SQLite connections (the quick start)
         listeners.subscribe()  # a checkout or a void marks its day for the roll-ups
+        from analytics.card import register as register_card
+
+        register_card()  # the client's RFM segment and classes on the card
+        from accounts import demo
+        from analytics.demo import seed_analytics
+
+        demo.register("analytics", seed_analytics)  # last: after every app's history
         register(
             NavItem("dashboard", _("Dashboard"), "analytics:dashboard", "accounts.view_dashboards", order=15)
         )
+        from accounts import home
+        from analytics.desk_views import today_panel as desk_panel
+
+        home.register("analytics_desk", desk_panel)  # links to the daily summary and "my stats"

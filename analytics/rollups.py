@@ -187,10 +187,10 @@ RFM_SQL = """
 UPDATE analytics_customermetrics SET recency_score = s.r, frequency_score = s.f, monetary_score = s.m
 FROM (
     SELECT customer_id,
-           ntile(5) OVER (ORDER BY last_day, customer_id) AS r,
-           ntile(5) OVER (ORDER BY visits_12m, visit_days, customer_id) AS f,
-           ntile(5) OVER (ORDER BY revenue_12m, revenue, customer_id) AS m
-    FROM analytics_customermetrics
+           (5 * count(*) OVER (ORDER BY last_day) + n - 1) / n AS r,
+           (5 * count(*) OVER (ORDER BY visits_12m) + n - 1) / n AS f,
+           (5 * count(*) OVER (ORDER BY revenue_12m) + n - 1) / n AS m
+    FROM (SELECT *, count(*) OVER () AS n FROM analytics_customermetrics) AS c
 ) AS s
 WHERE analytics_customermetrics.customer_id = s.customer_id
 """
@@ -198,7 +198,9 @@ WHERE analytics_customermetrics.customer_id = s.customer_id
 
 def _score_rfm() -> None:
     """Quintiles 1–5 over every client with a visit: recency by the last visit day, frequency by
-    visits in 12 months, monetary by spend in 12 months (5 = most recent / frequent / spending)."""
+    visits in 12 months, monetary by spend in 12 months (5 = most recent / frequent / spending).
+    A score is ceil(5 × the share of clients at or below the client's value), so equal values get
+    equal scores and the top client always gets 5."""
     with connection.cursor() as cursor:
         cursor.execute(RFM_SQL)
 

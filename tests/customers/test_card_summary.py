@@ -119,6 +119,8 @@ def test_card_summary_counts_the_last_twelve_months(client_as, salon, reception,
         "tier": ("—", ""),
         "points": ("1,280", "worth ¥12.80"),
         "stored_value": ("¥0.00", ""),
+        # analytics': no roll-up has run yet
+        "client_class": ("Potential", "no visit yet"),
     }
     html = response.content.decode()
     assert 'data-fact="no_shows"' in html and "card-fact-warning" in html
@@ -169,6 +171,7 @@ def test_a_new_client_has_empty_figures_and_no_upcoming(client_as, salon, recept
         "tier": ("—", ""),
         "points": ("0", ""),
         "stored_value": ("¥0.00", ""),
+        "client_class": ("Potential", "no visit yet"),
     }
     assert "No upcoming appointments." in response.content.decode()
 
@@ -258,8 +261,8 @@ def test_other_apps_add_to_the_card_through_the_registry(client_as, salon, recep
         card.unregister("loyalty-test")
     card_data = response.context["card"]
     # ordered by `order`: the test's (5) before appointments (10), the loyalty app's own (60) and
-    # feedback's (70: the desk's "Log a complaint…" and "Plan a follow-up call…")
-    assert [p.key for p in card_data.panels] == ["loyalty", "appointments", "loyalty", "feedback"]
+    # feedback's (70: the desk's "Log a complaint…" and "Plan a follow-up call…"), analytics' (80)
+    assert [p.key for p in card_data.panels] == ["loyalty", "appointments", "loyalty", "feedback", "analytics"]
     assert card_data.facts[0].key == "points" and [a.key for a in card_data.actions][:1] == ["top_up"]
     assert 'data-dialog-url="/top-up/" data-action="top_up"' in response.content.decode()
     assert "loyalty-test" not in card.providers()
