@@ -763,6 +763,13 @@ PAGES: dict[str, Row] = {
     "feedback:home": Row("-YYYYY"),
     "feedback:inbox": Row("---YYY"),
     "feedback:results": Row("---YYY"),
+    # the manager dashboard (issue 13): managers their locations, owners every one
+    "analytics:dashboard": Row("---YYY"),
+    "analytics:clients": Row("---YYY"),
+    # the desk's daily summary (whoever takes payment, their current location) and a stylist's
+    # own figures (stylists; managers and owners only if bookable: not here)
+    "analytics:daily_summary": Row("--YYYY"),
+    "analytics:my_stats": Row("-Y----"),
     "feedback:board": Row("-YYYYY"),
     "feedback:complaint": Row(
         "-YY-YY", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.complaint"].pk},

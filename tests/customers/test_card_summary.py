@@ -262,7 +262,13 @@ def test_other_apps_add_to_the_card_through_the_registry(client_as, salon, recep
     card_data = response.context["card"]
     # ordered by `order`: the test's (5) before appointments (10), the loyalty app's own (60) and
     # feedback's (70: the desk's "Log a complaint…" and "Plan a follow-up call…"), analytics' (80)
-    assert [p.key for p in card_data.panels] == ["loyalty", "appointments", "loyalty", "feedback", "analytics"]
+    assert [p.key for p in card_data.panels] == [
+        "loyalty",
+        "appointments",
+        "loyalty",
+        "feedback",
+        "analytics",
+    ]
     assert card_data.facts[0].key == "points" and [a.key for a in card_data.actions][:1] == ["top_up"]
     assert 'data-dialog-url="/top-up/" data-action="top_up"' in response.content.decode()
     assert "loyalty-test" not in card.providers()
