@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from analytics import metrics
+from analytics.models import DailyStats
 
 # ---- the period ---------------------------------------------------------------------------------
 
@@ -146,17 +147,15 @@ DAILY_UP_TO = 92  # longer periods are drawn per month
 
 def trend(locations, period: Period) -> dict:
     """Revenue and visits per day of the period (per month when it is longer than
-    DAILY_UP_TO days), from one query grouped by local day. Days without a visit are zeros; a
+    DAILY_UP_TO days), from the daily roll-up in one query. Days without a visit are zeros; a
     long period is drawn from its first to its last month with a visit."""
     rows = []
     if period.last >= period.start:
-        rows = list(
-            metrics.counted_visits(locations, start=period.start, end=period.last)
-            .order_by()
-            .values("day")
-            .annotate(visits=Count("pk"), revenue=Sum("total"))
-            .order_by("day")
-        )
+        # the daily roll-up (analytics.models.DailyStats), never the visits themselves
+        days = DailyStats.objects.filter(day__gte=period.start, day__lte=period.last)
+        if locations is not None:
+            days = days.filter(location__in=list(locations))
+        rows = list(days.values("day").annotate(visits=Sum("visits"), revenue=Sum("revenue")).order_by("day"))
     by_day = {r["day"]: (r["visits"], r["revenue"] or Decimal("0")) for r in rows}
     points: list[dict] = []
     if period.last >= period.start and (period.last - period.start).days < DAILY_UP_TO:

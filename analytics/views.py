@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.access import current_location, locations_for, sees_all_locations
 from accounts.models import Location
-from analytics import dashboard, metrics
+from analytics import dashboard, rollups
 from analytics.dashboard import Period
 from appointments.catalogue_forms import IsoDateField
 from customers.models import AccessLog, Customer
@@ -102,10 +102,11 @@ def _scope_label(filters: Filters) -> str:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     period, locations = f.period, f.locations
-    now = metrics.summary(start=period.start, end=period.end, locations=locations, as_of=period.as_of)
+    # the tiles read the roll-ups (compute_analytics), the same numbers as metrics.summary
+    now = rollups.summary(start=period.start, end=period.end, locations=locations, as_of=period.as_of)
     previous = period.previous()
     before = (
-        metrics.summary(start=previous.start, end=previous.end, locations=locations, as_of=previous.as_of)
+        rollups.summary(start=previous.start, end=previous.end, locations=locations, as_of=previous.as_of)
         if previous is not None
         else None
     )
