@@ -15,6 +15,9 @@ class AnalyticsConfig(AppConfig):
         from analytics.card import register as register_card
 
         register_card()  # the client's RFM segment and classes on the card
+        from analytics import registry
+
+        registry.register()  # a merge rolls both clients' days up again
         from accounts import demo
         from analytics.demo import seed_analytics
 
