@@ -71,6 +71,7 @@ class CustomerMetrics(models.Model):
     first_day = models.DateField()
     first_location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     last_day = models.DateField()
+    second_day = models.DateField(null=True)  # the second visit day (90-day revisit, cohorts)
     visit_days = models.PositiveIntegerField()
     visits = models.PositiveIntegerField()
     revenue = models.DecimalField(**MONEY)

@@ -150,6 +150,12 @@ def _write_daily(rows: dict) -> int:
 def _customer_metrics(as_of: date, customers=None):
     year_ago = as_of - timedelta(days=365) if as_of > date.min + timedelta(days=366) else date.min
     firsts = visits_counted().filter(customer=OuterRef("customer_id")).order_by("started_at", "pk")
+    seconds = (
+        VisitDay.objects.filter(customer_id=OuterRef("customer_id"))
+        .values("day")
+        .distinct()
+        .order_by("day")[1:2]
+    )
     qs = VisitDay.objects.all()
     if customers is not None:
         qs = qs.filter(customer_id__in=customers)
@@ -159,6 +165,7 @@ def _customer_metrics(as_of: date, customers=None):
             first_day=Min("day"),
             first_location=Subquery(firsts.values("location_id")[:1]),
             last_day=Max("day"),
+            second=Subquery(seconds),
             visit_days=Count("day", distinct=True),
             visits_n=Sum("visits"),
             revenue_n=Sum("revenue"),
@@ -175,6 +182,7 @@ METRIC_FIELDS = [
     "first_day",
     "first_location",
     "last_day",
+    "second_day",
     "visit_days",
     "visits",
     "revenue",
@@ -305,14 +313,13 @@ def summary(*, start: date, end: date, locations=None, as_of: date | None = None
         cohort = new.filter(first_day__lte=as_of - timedelta(days=90))
         size = cohort.count()
         if size:
-            later = VisitDay.objects.filter(
-                customer_id=OuterRef("customer_id"), day__gt=OuterRef("first_day"), day__lte=as_of
-            ).filter(
-                day__lte=ExpressionWrapper(
-                    OuterRef("first_day") + timedelta(days=90), output_field=DateField()
+            # the earliest later visit day is the second one: within 90 days and by as_of
+            back = cohort.filter(second_day__lte=as_of).filter(
+                second_day__lte=ExpressionWrapper(
+                    F("first_day") + timedelta(days=90), output_field=DateField()
                 )
             )
-            revisit = _rate(cohort.filter(Exists(later)).count(), size)
+            revisit = _rate(back.count(), size)
     visits = daily["visits"]
     revenue = Decimal(daily["revenue"]).quantize(Decimal("0.01"))
     nps = daily["nps_n"]
