@@ -16,7 +16,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.nav import NavItem, register
 
-        register(NavItem("today", _("Today"), "accounts:home", order=10))
+        register(NavItem("today", _("Today"), "accounts:today", order=10))
         register(NavItem("settings", _("Settings"), "accounts:settings", "accounts.manage_staff", order=90))
         # After every migrate, make sure each role holds its default permissions, including
         # those of apps installed later (a role never loses what an owner added in the admin).

@@ -6,6 +6,7 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.home_page, name="home"),
+    path("today/", views.today_page, name="today"),  # "/" may be another page for a role
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", views.otp_verify, name="otp"),
     path("login/code/setup/", views.otp_enrol, name="otp_enrol"),

@@ -108,6 +108,16 @@ def otp_enrol(request):
 
 @login_required
 def home_page(request):
+    """ "/": the home page of the user's role (accounts.home.register_home: managers and owners,
+    the dashboard), otherwise Today."""
+    target = home.home_url_for(request.user)
+    if target is not None:
+        return redirect(target)
+    return today_page(request)
+
+
+@login_required
+def today_page(request):
     """Today: where I work, what day it is there, who is on the team, plus panels from other apps."""
     location = current_location(request)
     context = {

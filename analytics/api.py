@@ -1,5 +1,11 @@
-"""The metrics over the API (/api/v1/metrics/...): exactly METRICS.md's definitions
-(analytics.metrics), for managers (their locations) and owners (the chain)."""
+"""The metrics over the API (/api/v1/metrics/...): exactly METRICS.md's definitions, for managers
+(their locations) and owners (the chain).
+
+The summary answers from the roll-ups (analytics.rollups.summary, cached until they change; the
+tests prove it equal to the raw definitions of analytics.metrics, for any as_of), so it is as
+fresh as the last `compute_analytics` (nightly) or `--dirty` run (every few minutes). The
+lifecycle answers from CustomerMetrics when that gives exactly the definition's answer (no visit
+day after as_of: today's question), otherwise from the raw visits (a past date)."""
 
 from datetime import date, datetime
 
@@ -12,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.access import locations_for, sees_all_locations
 from accounts.models import Location
-from analytics import metrics
+from analytics import metrics, rollups
 
 PERMISSION = "accounts.view_dashboards"
 
@@ -113,7 +119,7 @@ class MetricsSummaryApi(APIView):
         if end < start:
             raise ValidationError({"end": ["The last day cannot be before the first."]})
         location, locations = scope(request)
-        data = metrics.summary(start=start, end=end, locations=locations, as_of=as_of)
+        data = rollups.summary(start=start, end=end, locations=locations, as_of=as_of)
         return Response(SummaryOutput({**data, "location": location.code if location else None}).data)
 
 
@@ -124,5 +130,7 @@ class MetricsLifecycleApi(APIView):
         _require(request)
         as_of = _date(request, "as_of", default=metrics.today())
         location, locations = scope(request)
-        data = metrics.lifecycle(as_of=as_of, locations=locations)
+        data = rollups.lifecycle(as_of=as_of, locations=locations) or metrics.lifecycle(
+            as_of=as_of, locations=locations
+        )
         return Response(LifecycleOutput({**data, "location": location.code if location else None}).data)

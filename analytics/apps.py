@@ -29,3 +29,7 @@ class AnalyticsConfig(AppConfig):
         from analytics.desk_views import today_panel as desk_panel
 
         home.register("analytics_desk", desk_panel)  # links to the daily summary and "my stats"
+        home.register_home(("manager", "owner"), "analytics:dashboard", permission="accounts.view_dashboards")
+        from analytics import list_filter
+
+        list_filter.register()  # the client list's filter by RFM segment and class

@@ -17,7 +17,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from analytics import metrics
+from analytics import cohorts, metrics, rollups
 from analytics.models import DailyStats
 
 # ---- the period ---------------------------------------------------------------------------------
@@ -59,21 +59,28 @@ class TileSpec:
     label: str  # lazy translation
     kind: str
     drill: str | None = None  # the clients list's metric
+    visits: str | None = None  # else the visits list's kind (/dashboard/visits/, analytics.breakdowns)
     higher_is_better: bool = True
     responses: str | None = None  # the summary's key of the answers behind a score
 
 
 TILES = (
-    TileSpec("visits", gettext_lazy("Visits"), COUNT, drill="active"),
-    TileSpec("revenue", gettext_lazy("Revenue"), MONEY),
-    TileSpec("avg_ticket", gettext_lazy("Average ticket"), MONEY),
+    TileSpec("visits", gettext_lazy("Visits"), COUNT, visits="visits"),
+    TileSpec("revenue", gettext_lazy("Revenue"), MONEY, visits="visits"),
+    TileSpec("avg_ticket", gettext_lazy("Average ticket"), MONEY, visits="visits"),
     TileSpec("active_customers", gettext_lazy("Active clients"), COUNT, drill="active"),
     TileSpec("new_customers", gettext_lazy("New clients"), COUNT, drill="new"),
     TileSpec("repurchase_rate", gettext_lazy("Repurchase rate"), RATE, drill="repurchase"),
-    TileSpec("revisit_90d", gettext_lazy("90-day revisit"), RATE),
-    TileSpec("rebooking_rate", gettext_lazy("Rebooking rate"), RATE),
-    TileSpec("no_show_rate", gettext_lazy("No-show rate"), RATE, higher_is_better=False),
-    TileSpec("cancellation_rate", gettext_lazy("Cancellation rate"), RATE, higher_is_better=False),
+    TileSpec("revisit_90d", gettext_lazy("90-day revisit"), RATE, drill="revisit"),
+    TileSpec("rebooking_rate", gettext_lazy("Rebooking rate"), RATE, visits="rebooked"),
+    TileSpec("no_show_rate", gettext_lazy("No-show rate"), RATE, higher_is_better=False, visits="no_show"),
+    TileSpec(
+        "cancellation_rate",
+        gettext_lazy("Cancellation rate"),
+        RATE,
+        higher_is_better=False,
+        visits="cancelled",
+    ),
     TileSpec("csat", gettext_lazy("Satisfaction (4–5 of 5)"), RATE, responses="csat_responses"),
     TileSpec("nps", gettext_lazy("NPS (−100 to 100)"), SCORE, responses="nps_responses"),
     TileSpec("survey_response_rate", gettext_lazy("Survey response rate"), RATE),
@@ -130,6 +137,7 @@ def tiles(now: dict, before: dict | None, *, repeaters: int | None = None) -> li
             "previous_text": show(previous, spec.kind),
             "change": change(value, previous, spec),
             "drill": spec.drill,
+            "visits": spec.visits,
             "responses": now[spec.responses] if spec.responses else None,
             "previous_responses": (before[spec.responses] if spec.responses and before is not None else None),
         }
@@ -189,17 +197,24 @@ STAGE_LABELS = {
 
 
 def funnel(locations, as_of: date) -> list[dict]:
-    counts = metrics.lifecycle(as_of=as_of, locations=locations)
+    """The lifecycle from the client figures where they answer exactly (rollups.lifecycle),
+    otherwise (a past day, SQLite) from the raw definition."""
+    counts = rollups.lifecycle(as_of=as_of, locations=locations)
+    if counts is None:
+        counts = metrics.lifecycle(as_of=as_of, locations=locations)
     return [{"stage": s, "label": str(STAGE_LABELS[s]), "count": counts[s]} for s in metrics.STAGES]
 
 
 # ---- the clients behind a tile ------------------------------------------------------------------
 
-DRILLS = ("active", "new", "repurchase")
+PERIOD_DRILLS = ("active", "new", "repurchase", "revisit")  # the period's clients (the tabs)
+DRILLS = (*PERIOD_DRILLS, *cohorts.DRILLS)  # and those behind the cohorts, tiers and funnel
 DRILL_LABELS = {
     "active": gettext_lazy("Active clients"),
     "new": gettext_lazy("New clients"),
     "repurchase": gettext_lazy("Clients who came back (two visit days or more)"),
+    "revisit": gettext_lazy("New clients who came back within 90 days"),
+    **cohorts.LABELS,
 }
 
 
@@ -221,6 +236,10 @@ def clients_behind(metric: str, *, locations, period: Period):
             start=period.start, end=period.last, locations=locations, window=window
         )
         rows = rows.filter(customer_id__in=new.values("pk"))
+    elif metric == "revisit":
+        # the 90-day revisit's numerator as the tile counts it (rollups.summary): new clients of
+        # the period, first seen 90 days or more before as_of, back 1 to 90 days after
+        rows = rows.filter(customer_id__in=cohorts.revisited_90d(locations, period).values("customer_id"))
     return rows.order_by("-revenue", "customer_id")
 
 

@@ -17,3 +17,12 @@ def subscribe() -> None:
     events.subscribe(
         "analytics.dirty_days", on_visit_event, kinds=[events.VISIT_COMPLETED, events.VISIT_VOIDED]
     )
+    # a booking, a move, a cancellation or a no-show changes its day's booked minutes (and its
+    # booking counters): analytics.breakdowns marks the day it now starts on
+    from analytics.breakdowns import mark_appointment_dirty
+
+    events.subscribe(
+        "analytics.dirty_booking_days",
+        mark_appointment_dirty,
+        kinds=[events.BOOKED, events.MOVED, events.CANCELLED, events.NO_SHOW],
+    )

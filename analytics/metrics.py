@@ -25,6 +25,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from analytics.sql import LocalDate
@@ -119,9 +120,10 @@ def _revisits(cohort, as_of: date) -> int:
     return cohort.filter(Exists(later)).count()
 
 
-def _rebooked(window) -> int:
-    """Visits after which the client, at the end of the visit's local day, held an appointment
-    on a later day, made on or before that day and not cancelled by its end."""
+def rebooked_visits(window):
+    """The visits of `window` (counted visits with their local `day`) after which the client, at
+    the end of the visit's local day, held an appointment on a later day, made on or before that
+    day and not cancelled by its end: the rebooking rate's numerator."""
     zone = OuterRef("location__time_zone")
     held = (
         Appointment.objects.filter(customer=OuterRef("customer_id"))
@@ -133,7 +135,11 @@ def _rebooked(window) -> int:
         .filter(start_day__gt=OuterRef("day"), made_day__lte=OuterRef("day"))
         .filter(Q(cancelled_at__isnull=True) | Q(cancelled_day__gt=OuterRef("day")))
     )
-    return window.filter(Exists(held)).count()
+    return window.filter(Exists(held))
+
+
+def _rebooked(window) -> int:
+    return rebooked_visits(window).count()
 
 
 def _appointment_rates(locations, start: date, end: date) -> tuple[float | None, float | None]:
@@ -267,7 +273,7 @@ def _population(as_of: date, locations=None):
     return qs.filter(Q(created_at__lt=zone_end) | Exists(had_visit))
 
 
-LIFECYCLE_SQL = """
+LIFECYCLE_CTE = """
 WITH pop AS ({population}),
 days AS (
     SELECT DISTINCT v.customer_id, (timezone(l.time_zone, v.started_at))::date AS day
@@ -284,17 +290,29 @@ per AS (
     FROM gaps GROUP BY customer_id
 ),
 staged AS (
-    SELECT CASE
+    SELECT customer_id, CASE
         WHEN (%(as_of)s::date - last) > GREATEST(%(lost_days)s, CASE WHEN n >= 3 THEN %(lost_factor)s * m END) THEN 'lost'
         WHEN (%(as_of)s::date - last) > GREATEST(%(dormant_days)s, CASE WHEN n >= 3 THEN %(dormant_factor)s * m END) THEN 'dormant'
         WHEN (%(as_of)s::date - first) <= %(new_days)s THEN 'new'
         ELSE 'active' END AS stage
     FROM per
 )
-SELECT stage, count(*) FROM staged GROUP BY stage
+"""
+LIFECYCLE_SQL = (
+    LIFECYCLE_CTE
+    + """SELECT stage, count(*) FROM staged GROUP BY stage
 UNION ALL
 SELECT 'potential', count(*) FROM pop WHERE pk NOT IN (SELECT customer_id FROM per)
 """
+)
+# the clients at one stage (the funnel's drill-down): the same CTEs, so the same counts
+LIFECYCLE_MEMBERS_SQL = (
+    LIFECYCLE_CTE
+    + """SELECT customer_id FROM staged WHERE stage = %(stage)s
+UNION ALL
+SELECT pk FROM pop WHERE %(stage)s = 'potential' AND pk NOT IN (SELECT customer_id FROM per)
+"""
+)
 
 
 def _positional(template: str, named: dict, population_sql: str, population_params) -> tuple[str, list]:
@@ -313,28 +331,50 @@ def _positional(template: str, named: dict, population_sql: str, population_para
     return "".join(parts), params
 
 
+def _lifecycle_sql(template: str, population, as_of: date, **named) -> tuple[str, list]:
+    pop_sql, pop_params = population.query.sql_with_params()
+    if as_of < date.max - timedelta(days=2):
+        upper = datetime.combine(as_of, time.min, UTC) + timedelta(days=2)
+    else:
+        upper = datetime.max.replace(tzinfo=UTC)
+    return _positional(
+        template, {"as_of": as_of, "upper": upper, **_thresholds(), **named}, pop_sql, pop_params
+    )
+
+
+def _stages_in_python(population, as_of: date) -> dict[int, str]:
+    """{client: stage} by stage_of (SQLite, the quick start): a loop the PostgreSQL path avoids."""
+    days: dict[int, set[date]] = {pk: set() for pk in population.values_list("pk", flat=True)}
+    for customer_id, day in (
+        counted_visits(end=as_of).filter(customer_id__in=list(days)).values_list("customer_id", "day")
+    ):
+        days[customer_id].add(day)
+    return {pk: stage_of(days=sorted(visit_days), as_of=as_of) for pk, visit_days in days.items()}
+
+
+def lifecycle_members(*, as_of: date, stage: str, locations=None):
+    """The clients `lifecycle` counts at `stage` on as_of, as a queryset of active clients (one
+    query when evaluated; its count() is the funnel's number)."""
+    if stage not in STAGES:
+        raise ValueError(stage)
+    population = _population(as_of, locations).values("pk")
+    if connection.vendor == "postgresql":
+        sql, params = _lifecycle_sql(LIFECYCLE_MEMBERS_SQL, population, as_of, stage=stage)
+        return Customer.objects.filter(pk__in=RawSQL(sql, params))
+    staged = _stages_in_python(population, as_of)
+    return Customer.objects.filter(pk__in=[pk for pk, s in staged.items() if s == stage])
+
+
 def lifecycle(*, as_of: date, locations=None) -> dict:
     population = _population(as_of, locations).values("pk")
     counts = dict.fromkeys(STAGES, 0)
     if connection.vendor == "postgresql":
-        pop_sql, pop_params = population.query.sql_with_params()
-        if as_of < date.max - timedelta(days=2):
-            upper = datetime.combine(as_of, time.min, UTC) + timedelta(days=2)
-        else:
-            upper = datetime.max.replace(tzinfo=UTC)
-        sql, params = _positional(
-            LIFECYCLE_SQL, {"as_of": as_of, "upper": upper, **_thresholds()}, pop_sql, pop_params
-        )
+        sql, params = _lifecycle_sql(LIFECYCLE_SQL, population, as_of)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for stage, n in cursor.fetchall():
                 counts[stage] += n
     else:
-        days: dict[int, set[date]] = {pk: set() for pk in population.values_list("pk", flat=True)}
-        for customer_id, day in (
-            counted_visits(end=as_of).filter(customer_id__in=list(days)).values_list("customer_id", "day")
-        ):
-            days[customer_id].add(day)
-        for visit_days in days.values():
-            counts[stage_of(days=sorted(visit_days), as_of=as_of)] += 1
+        for stage in _stages_in_python(population, as_of).values():
+            counts[stage] += 1
     return {"as_of": as_of, **counts}

@@ -17,8 +17,15 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class VisitDay(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    # derived rows, no FK constraint (no deferred check per row at the rebuild's COMMIT): a
+    # location is never deleted while visits point at it (Visit.location is PROTECT); no index of
+    # their own either (visitday_unique and the indexes below lead with them)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     day = models.DateField()
     visits = models.PositiveIntegerField()
     revenue = models.DecimalField(**MONEY)
@@ -27,7 +34,11 @@ class VisitDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "location", "day"], name="visitday_unique")
         ]
-        indexes = [models.Index(fields=["location", "day"]), models.Index(fields=["day"])]
+        # with the client: the summary's distinct clients of a window by an index-only scan
+        indexes = [
+            models.Index(fields=["location", "day", "customer"], name="visitday_location_day_client"),
+            models.Index(fields=["day", "customer"], name="visitday_day_client"),
+        ]
         verbose_name = _("visit day")
         verbose_name_plural = _("visit days")
 
@@ -36,7 +47,7 @@ class VisitDay(models.Model):
 
 
 class DailyStats(models.Model):
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     day = models.DateField()
     visits = models.PositiveIntegerField(default=0)
     revenue = models.DecimalField(**MONEY, default=0)
@@ -69,9 +80,14 @@ class CustomerMetrics(models.Model):
         Customer, on_delete=models.CASCADE, primary_key=True, related_name="metrics", db_constraint=False
     )
     first_day = models.DateField()
-    first_location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    first_location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     last_day = models.DateField()
     second_day = models.DateField(null=True)  # the second visit day (90-day revisit, cohorts)
+    # the median of the gaps in days between consecutive visit days, with 3 visit days or more
+    # (METRICS.md's lifecycle `m`); null otherwise
+    median_gap = models.FloatField(null=True)
     visit_days = models.PositiveIntegerField()
     visits = models.PositiveIntegerField()
     revenue = models.DecimalField(**MONEY)
@@ -83,7 +99,13 @@ class CustomerMetrics(models.Model):
     as_of = models.DateField()
 
     class Meta:
-        indexes = [models.Index(fields=["first_day", "first_location"]), models.Index(fields=["last_day"])]
+        indexes = [
+            # new clients of a window, its 90-day cohort and revisits by an index-only scan
+            models.Index(
+                fields=["first_day", "first_location"], include=["second_day"], name="custmetrics_first_day"
+            ),
+            models.Index(fields=["last_day"]),
+        ]
         verbose_name = _("client figures")
         verbose_name_plural = _("client figures")
 
@@ -103,3 +125,65 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} {self.day}"
+
+
+# ---- revenue by service, category and stylist; utilisation (analytics.breakdowns) ----------------
+
+
+class SalesDay(models.Model):
+    """Per location, local day, line kind, service and staff member: how many lines of counted
+    visits and their net amount. One more row per location-day, of kind UNALLOCATED, holds what
+    the visits' net totals carry beyond their lines (visit discounts, less; imported totals
+    without lines, more), so a day's rows add up to its revenue (DailyStats.revenue)."""
+
+    UNALLOCATED = "~unallocated"  # not a line kind (those are identifiers)
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    day = models.DateField()
+    kind = models.CharField(max_length=24)
+    service = models.ForeignKey(
+        "appointments.Service", null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    staff = models.ForeignKey(
+        "accounts.StaffMember", null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    lines = models.PositiveIntegerField()
+    revenue = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "day", "kind", "service", "staff"],
+                name="salesday_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["day", "location"], name="salesday_day_location")]
+        verbose_name = _("daily sales by line")
+        verbose_name_plural = _("daily sales by line")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} {self.kind} {self.service_id} {self.staff_id}"
+
+
+class StaffDay(models.Model):
+    """Per location, local day and staff member: minutes booked (appointment services assigned
+    to them, not cancelled; no-shows count) and minutes available (their weekly hours there that
+    weekday, less time off). Utilisation is booked ÷ available, empty when nothing is available."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    day = models.DateField()
+    staff = models.ForeignKey(
+        "accounts.StaffMember", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    booked_minutes = models.PositiveIntegerField(default=0)
+    available_minutes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "day", "staff"], name="staffday_unique")]
+        indexes = [models.Index(fields=["day", "location"], name="staffday_day_location")]
+        verbose_name = _("daily stylist minutes")
+        verbose_name_plural = _("daily stylist minutes")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} {self.staff_id}"

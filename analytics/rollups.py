@@ -1,16 +1,23 @@
 """Building the roll-ups (analytics.models) with set-based SQL, and reading METRICS.md's summary
 back from them (`summary`, the same answer as analytics.metrics.summary without touching a
-visit row).
+visit row, cached until the roll-ups change), and the lifecycle where they answer it exactly
+(`lifecycle`).
 
 `rebuild()` recomputes everything (nightly, `manage.py compute_analytics`); `rebuild_days(pairs)`
 only the (location, day) pairs a checkout or a void touched since (DirtyDay, every few minutes).
 The INSERT … SELECT statements are compiled from querysets, so the local-day function is each
 database's own (PostgreSQL in production, SQLite in the quick start)."""
 
+import hashlib
+import logging
+import uuid
 from collections import defaultdict
-from datetime import date, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
     Count,
@@ -29,32 +36,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from analytics import breakdowns, metrics
 from analytics.metrics import _rate, counted_visits, today
 from analytics.models import CustomerMetrics, DailyStats, DirtyDay, VisitDay
-from analytics.sql import LocalDate
+from analytics.sql import LocalDate, insert_select, pairs_q
 from appointments.models import Appointment, AppointmentStatus, Visit
 from appointments.selectors import visits_counted
 
 ZERO = Decimal("0")
-
-
-def _insert_select(model, fields: list[str], qs) -> int:
-    sql, params = qs.query.sql_with_params()
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
-        return cursor.rowcount
-
-
-def _pairs_q(pairs, *, location="location_id", day="day") -> Q:
-    q = Q(pk__in=[])
-    by_location = defaultdict(set)
-    for location_id, d in pairs:
-        by_location[location_id].add(d)
-    for location_id, days in by_location.items():
-        q |= Q(**{location: location_id, f"{day}__in": sorted(days)})
-    return q
+log = logging.getLogger(__name__)
 
 
 # ---- visit days ---------------------------------------------------------------------------------
@@ -63,7 +53,7 @@ def _pairs_q(pairs, *, location="location_id", day="day") -> Q:
 def _visit_days(pairs=None):
     qs = counted_visits()
     if pairs is not None:
-        qs = qs.filter(_pairs_q(pairs))
+        qs = qs.filter(pairs_q(pairs))
     return (
         qs.values("customer_id", "location_id", "day")
         .annotate(visits=Count("pk"), revenue=Sum("total"))
@@ -81,7 +71,19 @@ def _daily(pairs=None) -> dict:
     rows: dict = defaultdict(dict)
     visits = counted_visits()
     if pairs is not None:
-        visits = visits.filter(_pairs_q(pairs))
+        visits = visits.filter(pairs_q(pairs))
+    # visits and revenue from the visit days just written (same transaction): no second pass
+    # over the visits
+    days = VisitDay.objects.all()
+    if pairs is not None:
+        days = days.filter(pairs_q(pairs))
+    for r in (
+        days.values("location_id", "day").annotate(visits=Sum("visits"), revenue=Sum("revenue")).order_by()
+    ):
+        rows[(r.pop("location_id"), r.pop("day"))].update(r)
+    # Rebooking (METRICS.md) depends only on the client, the visit's zone and its local day, so
+    # every visit of a visit day shares the answer: count the visit days that held a booking, as
+    # a semi-join (WHERE EXISTS: one hash join) rather than a subplan per visit.
     held = (
         Appointment.objects.filter(customer=OuterRef("customer_id"))
         .annotate(
@@ -93,16 +95,15 @@ def _daily(pairs=None) -> dict:
         .filter(Q(cancelled_at__isnull=True) | Q(cancelled_day__gt=OuterRef("day")))
     )
     for r in (
-        visits.values("location_id", "day")
-        .annotate(
-            visits=Count("pk"), revenue=Sum("total"), rebooked_visits=Count("pk", filter=Q(Exists(held)))
-        )
+        days.filter(Exists(held))
+        .values("location_id", "day")
+        .annotate(rebooked_visits=Sum("visits"))
         .order_by()
     ):
         rows[(r.pop("location_id"), r.pop("day"))].update(r)
     appointments = Appointment.objects.annotate(day=LocalDate(F("start"), F("location__time_zone")))
     if pairs is not None:
-        appointments = appointments.filter(_pairs_q(pairs))
+        appointments = appointments.filter(pairs_q(pairs))
     for r in (
         appointments.values("location_id", "day")
         .annotate(
@@ -204,6 +205,73 @@ WHERE analytics_customermetrics.customer_id = s.customer_id
 """
 
 
+# PostgreSQL: every client figure in one pass over the visit days (sorted once by client and day),
+# the first location by DISTINCT ON over the visits (no subquery per client), and with
+# {scores} the RFM quintiles of RFM_SQL computed in the same INSERT instead of an UPDATE of
+# every row. The quick start (SQLite) keeps the portable queryset above (without median_gap).
+CUSTOMER_METRICS_SQL = """
+INSERT INTO analytics_customermetrics (
+    customer_id, first_day, first_location_id, last_day, second_day, median_gap, visit_days, visits,
+    revenue, visits_12m, revenue_12m, recency_score, frequency_score, monetary_score, as_of
+)
+WITH days AS (
+    -- nth: the rank of the row's day among the client's distinct visit days (a day at two
+    -- locations is two rows, one visit day); gap: days since the previous visit day, on the
+    -- first row of each visit day only
+    SELECT customer_id, day, visits, revenue, dense_rank() OVER w AS nth,
+           CASE WHEN day > lag(day) OVER w THEN day - lag(day) OVER w END AS gap
+    FROM analytics_visitday {where}
+    WINDOW w AS (PARTITION BY customer_id ORDER BY day)
+),
+per AS (
+    SELECT customer_id, min(day) AS first_day, max(day) AS last_day,
+           min(day) FILTER (WHERE nth = 2) AS second_day,
+           CASE WHEN max(nth) >= 3 THEN
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) FILTER (WHERE gap IS NOT NULL)
+           END AS median_gap,
+           max(nth) AS visit_days, sum(visits) AS visits, sum(revenue) AS revenue,
+           coalesce(sum(visits) FILTER (WHERE day > %(year_ago)s AND day <= %(as_of)s), 0) AS visits_12m,
+           coalesce(sum(revenue) FILTER (WHERE day > %(year_ago)s AND day <= %(as_of)s), 0) AS revenue_12m
+    FROM days GROUP BY customer_id
+),
+firsts AS (
+    SELECT DISTINCT ON (customer_id) customer_id, location_id
+    FROM appointments_visit WHERE status = %(completed)s {and_customers}
+    ORDER BY customer_id, started_at, id
+)
+SELECT p.customer_id, p.first_day, f.location_id, p.last_day, p.second_day, p.median_gap, p.visit_days,
+       p.visits, p.revenue, p.visits_12m, p.revenue_12m, {scores}, %(as_of)s
+FROM per p JOIN firsts f ON f.customer_id = p.customer_id
+"""
+SCORES_SQL = """(5 * count(*) OVER (ORDER BY p.last_day) + count(*) OVER () - 1) / count(*) OVER (),
+       (5 * count(*) OVER (ORDER BY p.visits_12m) + count(*) OVER () - 1) / count(*) OVER (),
+       (5 * count(*) OVER (ORDER BY p.revenue_12m) + count(*) OVER () - 1) / count(*) OVER ()"""
+
+
+def _write_customer_metrics(as_of: date, customers=None) -> int:
+    """CustomerMetrics rows for every client with a visit day (with RFM scores), or for
+    `customers` only (scores 0 here: rebuild_days carries their last scores over)."""
+    if connection.vendor != "postgresql":
+        clients = insert_select(CustomerMetrics, METRIC_FIELDS, _customer_metrics(as_of, customers))
+        if customers is None:
+            _score_rfm()
+        return clients
+    year_ago = as_of - timedelta(days=365) if as_of > date.min + timedelta(days=366) else date.min
+    params = {"as_of": as_of, "year_ago": year_ago, "completed": Visit.Status.COMPLETED.value}
+    if customers is None:
+        where = and_customers = ""
+        scores = SCORES_SQL
+    else:
+        params["customers"] = sorted(customers)
+        where = "WHERE customer_id = ANY(%(customers)s)"
+        and_customers = "AND customer_id = ANY(%(customers)s)"
+        scores = "0, 0, 0"
+    sql = CUSTOMER_METRICS_SQL.format(where=where, and_customers=and_customers, scores=scores)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def _score_rfm() -> None:
     """Quintiles 1–5 over every client with a visit: recency by the last visit day, frequency by
     visits in 12 months, monetary by spend in 12 months (5 = most recent / frequent / spending).
@@ -227,17 +295,75 @@ def _truncate(*models) -> None:
             model.objects.all().delete()
 
 
-@transaction.atomic
+def _tune(*, work_mem: str) -> None:
+    """PostgreSQL, for the rest of this transaction: sorts and hashes in memory (the default 4 MB
+    spilled ~800 MB to disk), and no JIT (seconds of compiling per statement, nothing gained)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true), set_config('maintenance_work_mem', %s, true),"
+                " set_config('jit', 'off', true)",
+                [work_mem, work_mem],
+            )
+
+
+def _analyze(*models) -> None:
+    """Fresh planner statistics for the rebuilt tables (ANALYZE may run inside a transaction): the
+    planner otherwise reads a year's 2.7 M visit days as 20 thousand."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(m._meta.db_table for m in models)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
+
+
+@contextmanager
+def _indexes_built_after(model):
+    """PostgreSQL: the model's secondary indexes dropped while its table is filled and built
+    again at the end (one sort each instead of millions of scattered inserts: 62 s of the
+    VisitDay INSERT). Inside rebuild's transaction, after its TRUNCATE, so no reader sees the
+    table without them."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    indexes = list(model._meta.indexes)
+    with connection.schema_editor(atomic=False) as editor:
+        for index in indexes:
+            editor.remove_index(model, index)
+    yield
+    with connection.schema_editor(atomic=False) as editor:
+        for index in indexes:
+            editor.add_index(model, index)
+
+
 def rebuild(*, as_of: date | None = None) -> dict:
-    """Every roll-up from scratch, in one transaction (readers see the old figures until it
-    commits). Returns the row counts."""
+    """Every roll-up from scratch, in one transaction (on PostgreSQL its TRUNCATE makes readers of
+    the roll-ups wait until it commits, the cached summary's generation check included). Returns
+    the row counts. Run on its own (not inside a transaction: the nightly task, compute_analytics), it
+    then VACUUMs the visit days and client figures so the summary's index-only scans need no
+    heap visit."""
+    result = _rebuild(as_of=as_of)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            for model in (VisitDay, CustomerMetrics):
+                cursor.execute(f"VACUUM {connection.ops.quote_name(model._meta.db_table)}")
+    return result
+
+
+@transaction.atomic
+def _rebuild(*, as_of: date | None = None) -> dict:
     as_of = as_of or today()
+    _tune(work_mem="256MB")
     DirtyDay.objects.all().delete()
     _truncate(VisitDay, DailyStats, CustomerMetrics)
-    days = _insert_select(VisitDay, ["customer", "location", "day", "visits", "revenue"], _visit_days())
+    with _indexes_built_after(VisitDay):
+        days = insert_select(VisitDay, ["customer", "location", "day", "visits", "revenue"], _visit_days())
+    _analyze(VisitDay)  # the daily figures and client figures below read it
     daily = _write_daily(_daily())
-    clients = _insert_select(CustomerMetrics, METRIC_FIELDS, _customer_metrics(as_of))
-    _score_rfm()
+    with _indexes_built_after(CustomerMetrics):
+        clients = _write_customer_metrics(as_of)
+    breakdowns.refresh(as_of=as_of)  # sales by line and stylist minutes
+    _analyze(DailyStats, CustomerMetrics)
+    _changed()
     return {"visit_days": days, "daily": daily, "clients": clients}
 
 
@@ -248,14 +374,33 @@ def rebuild_days(pairs, *, as_of: date | None = None) -> dict:
     if not pairs:
         return {"visit_days": 0, "daily": 0, "clients": 0}
     as_of = as_of or today()
-    old = set(VisitDay.objects.filter(_pairs_q(pairs)).values_list("customer_id", flat=True))
-    VisitDay.objects.filter(_pairs_q(pairs)).delete()
-    DailyStats.objects.filter(_pairs_q(pairs)).delete()
-    days = _insert_select(VisitDay, ["customer", "location", "day", "visits", "revenue"], _visit_days(pairs))
+    _tune(work_mem="64MB")
+    old = set(VisitDay.objects.filter(pairs_q(pairs)).values_list("customer_id", flat=True))
+    VisitDay.objects.filter(pairs_q(pairs)).delete()
+    DailyStats.objects.filter(pairs_q(pairs)).delete()
+    days = insert_select(VisitDay, ["customer", "location", "day", "visits", "revenue"], _visit_days(pairs))
     daily = _write_daily(_daily(pairs))
-    touched = old | set(VisitDay.objects.filter(_pairs_q(pairs)).values_list("customer_id", flat=True))
+    touched = old | set(VisitDay.objects.filter(pairs_q(pairs)).values_list("customer_id", flat=True))
+    # the touched clients keep their last nightly RFM scores until the next one (a quintile
+    # needs every client's figures; a new client has none yet: 0, "not scored")
+    scores = {
+        pk: (r, f, m)
+        for pk, r, f, m in CustomerMetrics.objects.filter(customer_id__in=touched).values_list(
+            "customer_id", "recency_score", "frequency_score", "monetary_score"
+        )
+    }
     CustomerMetrics.objects.filter(customer_id__in=touched).delete()
-    clients = _insert_select(CustomerMetrics, METRIC_FIELDS, _customer_metrics(as_of, customers=touched))
+    clients = _write_customer_metrics(as_of, customers=touched)
+    kept = [
+        CustomerMetrics(customer_id=pk, recency_score=r, frequency_score=f, monetary_score=m)
+        for pk, (r, f, m) in scores.items()
+        if r or f or m
+    ]
+    CustomerMetrics.objects.bulk_update(
+        kept, ["recency_score", "frequency_score", "monetary_score"], batch_size=1000
+    )
+    breakdowns.refresh(pairs, as_of=as_of)  # sales by line and stylist minutes
+    _changed()
     return {"visit_days": days, "daily": daily, "clients": clients}
 
 
@@ -275,16 +420,105 @@ def mark_dirty(*, visit: Visit) -> None:
 
 
 # ---- reading the summary back -----------------------------------------------------------------
+#
+# The answers are cached (Django's cache) under the arguments and the roll-ups' generation: a
+# random token every rebuild / rebuild_days replaces (at once and again when it commits), with the
+# daily figures' latest computed_at and row count (read from the database in the same request,
+# so an answer cached from figures another transaction has since replaced is never read back).
+# Without a cache (Redis down) the answer is computed.
+
+GENERATION_KEY = "analytics:rollups:generation"
+SUMMARY_SECONDS = 24 * 3600
+
+
+def _set_generation() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except Exception:  # the cache is down: the database marker in the key still changes
+        log.warning("analytics: could not renew the roll-ups' cache generation", exc_info=True)
+
+
+def _changed() -> None:
+    """The roll-ups changed: no cached answer computed from the old ones is read again."""
+    _set_generation()
+    transaction.on_commit(_set_generation)  # and none computed while this transaction ran
+
+
+def generation() -> str | None:
+    """The roll-ups' current generation, or None when nothing should be cached (no daily
+    figures yet, or no cache)."""
+    marker = DailyStats.objects.aggregate(at=Max("computed_at"), n=Count("pk"))
+    if marker["at"] is None:
+        return None
+    try:
+        token = cache.get(GENERATION_KEY)
+        if token is None:
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
+            token = cache.get(GENERATION_KEY)
+    except Exception:
+        log.warning("analytics: the cache is unavailable; summary not cached", exc_info=True)
+        return None
+    if token is None:
+        return None
+    return f"{token}:{marker['at'].isoformat()}:{marker['n']}"
+
+
+def _summary_key(gen: str, start: date, end: date, locations, as_of: date) -> str:
+    where = "all" if locations is None else ",".join(str(pk) for pk in sorted(_pks(locations)))
+    raw = f"{gen}|{start}|{end}|{where}|{as_of}"
+    return "analytics:summary:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _pks(locations) -> list[int]:
+    return [getattr(loc, "pk", loc) for loc in locations]
 
 
 def summary(*, start: date, end: date, locations=None, as_of: date | None = None) -> dict:
     """analytics.metrics.summary's answer from the roll-ups: constant work per day and location,
-    no visit row read."""
+    no visit row read; cached until the roll-ups change."""
     as_of = as_of or today()
+    gen = generation()
+    if gen is None:
+        return _summary(start=start, end=end, locations=locations, as_of=as_of)
+    key = _summary_key(gen, start, end, locations, as_of)
+    try:
+        found = cache.get(key)
+    except Exception:
+        found = None
+    if found is not None:
+        return found
+    answer = _summary(start=start, end=end, locations=locations, as_of=as_of)
+    try:
+        cache.set(key, answer, SUMMARY_SECONDS)
+    except Exception:
+        log.warning("analytics: could not cache a summary", exc_info=True)
+    return answer
+
+
+def _clients_in_window(where: Q) -> tuple[int, int]:
+    """(active clients, clients with 2+ visit days) in one scan: per client the first and last
+    visit day in the window; two visit days or more when they differ."""
+    per = (
+        VisitDay.objects.filter(where).values("customer_id").annotate(lo=Min("day"), hi=Max("day")).order_by()
+    )
+    try:
+        sql, params = per.query.sql_with_params()
+    except EmptyResultSet:  # no location at all (a manager without one)
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(sum(CASE WHEN w.lo < w.hi THEN 1 ELSE 0 END), 0) FROM ({sql}) w",
+            params,
+        )
+        active, repeaters = cursor.fetchone()
+    return int(active), int(repeaters)
+
+
+def _summary(*, start: date, end: date, locations, as_of: date) -> dict:
     last = min(end, as_of)
     where = Q(day__gte=start, day__lte=last)
     if locations is not None:
-        where &= Q(location__in=list(locations))
+        where &= Q(location__in=_pks(locations))
     daily = DailyStats.objects.filter(where).aggregate(
         visits=Coalesce(Sum("visits"), 0),
         revenue=Coalesce(Sum("revenue"), ZERO),
@@ -301,25 +535,25 @@ def summary(*, start: date, end: date, locations=None, as_of: date | None = None
         promoters=Coalesce(Sum("promoters"), 0),
         detractors=Coalesce(Sum("detractors"), 0),
     )
-    days = VisitDay.objects.filter(where)
-    active = days.values("customer_id").distinct().count()
-    repeaters = days.values("customer_id").annotate(n=Count("day", distinct=True)).filter(n__gte=2).count()
+    active, repeaters = _clients_in_window(where)
     new = CustomerMetrics.objects.filter(first_day__gte=start, first_day__lte=last)
     if locations is not None:
-        new = new.filter(first_location__in=list(locations))
-    new_count = new.count()
-    revisit = None
-    if as_of > date.min + timedelta(days=90):
-        cohort = new.filter(first_day__lte=as_of - timedelta(days=90))
-        size = cohort.count()
-        if size:
-            # the earliest later visit day is the second one: within 90 days and by as_of
-            back = cohort.filter(second_day__lte=as_of).filter(
-                second_day__lte=ExpressionWrapper(
-                    F("first_day") + timedelta(days=90), output_field=DateField()
-                )
-            )
-            revisit = _rate(back.count(), size)
+        new = new.filter(first_location__in=_pks(locations))
+    # new clients, the 90-day cohort and those of it who came back, in one query: the cohort's
+    # first day is at least 90 days before as_of; the earliest later visit day is the second
+    # one, within 90 days and by as_of
+    old_enough = as_of - timedelta(days=90) if as_of > date.min + timedelta(days=90) else None
+    in_cohort = Q(first_day__lte=old_enough) if old_enough else Q(first_day__lt=date.min)
+    back = (
+        in_cohort
+        & Q(second_day__lte=as_of)
+        & Q(second_day__lte=ExpressionWrapper(F("first_day") + timedelta(days=90), output_field=DateField()))
+    )
+    counts = new.aggregate(
+        new=Count("pk"), cohort=Count("pk", filter=in_cohort), back=Count("pk", filter=back)
+    )
+    new_count = counts["new"]
+    revisit = _rate(counts["back"], counts["cohort"]) if counts["cohort"] else None
     visits = daily["visits"]
     revenue = Decimal(daily["revenue"]).quantize(Decimal("0.01"))
     nps = daily["nps_n"]
@@ -344,3 +578,60 @@ def summary(*, start: date, end: date, locations=None, as_of: date | None = None
         "nps_responses": nps,
         "survey_response_rate": _rate(daily["answered"], daily["sent"]),
     }
+
+
+# ---- the lifecycle from the client figures --------------------------------------------------------
+
+LIFECYCLE_SQL = """
+SELECT stage, count(*) FROM (
+    SELECT CASE
+        WHEN m.customer_id IS NULL THEN 'potential'
+        WHEN (%s::date - m.last_day) > GREATEST(%s, CASE WHEN m.visit_days >= 3 THEN %s * m.median_gap END)
+            THEN 'lost'
+        WHEN (%s::date - m.last_day) > GREATEST(%s, CASE WHEN m.visit_days >= 3 THEN %s * m.median_gap END)
+            THEN 'dormant'
+        WHEN (%s::date - m.first_day) <= %s THEN 'new'
+        ELSE 'active' END AS stage
+    FROM ({population}) AS p LEFT JOIN analytics_customermetrics m ON m.customer_id = p.id
+) AS s GROUP BY stage
+"""
+
+
+def lifecycle(*, as_of: date, locations=None) -> dict | None:
+    """analytics.metrics.lifecycle's answer from CustomerMetrics (one scan of the clients), or
+    None where the roll-ups cannot give exactly that answer: on SQLite (no median gap there), and
+    when any visit day is dated after as_of (the client figures count every visit day, the
+    definition only those up to as_of: a past date is answered from the raw visits)."""
+    from customers.models import Customer
+
+    if connection.vendor != "postgresql" or (locations is not None and not _pks(locations)):
+        return None
+    if VisitDay.objects.filter(day__gt=as_of).exists():
+        return None
+    has_figures = CustomerMetrics.objects.filter(customer_id=OuterRef("pk"))
+    population = Customer.objects.active()
+    if locations is not None:
+        pks = _pks(locations)
+        visited = VisitDay.objects.filter(customer_id=OuterRef("pk"), location__in=pks)
+        population = population.filter(Q(home_location__in=pks) | Exists(visited))
+    if as_of < date.max:  # as metrics._population: first seen (created) by the end of as_of
+        zone_end = datetime.combine(as_of + timedelta(days=1), time.min, timezone.get_default_timezone())
+        population = population.filter(Q(created_at__lt=zone_end) | Exists(has_figures))
+    pop_sql, pop_params = population.values("id").query.sql_with_params()
+    t = metrics._thresholds()
+    params = [
+        as_of,
+        t["lost_days"],
+        t["lost_factor"],
+        as_of,
+        t["dormant_days"],
+        t["dormant_factor"],
+        as_of,
+        t["new_days"],
+    ]
+    counts = dict.fromkeys(metrics.STAGES, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(LIFECYCLE_SQL.replace("{population}", pop_sql), [*params, *pop_params])
+        for stage, n in cursor.fetchall():
+            counts[stage] += n
+    return {"as_of": as_of, **counts}

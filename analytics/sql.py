@@ -2,11 +2,13 @@
 location has its own), on PostgreSQL `(timezone(zone, moment))::date`, on SQLite (the quick start)
 a Python function registered on each connection."""
 
+from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import DateField, Func
+from django.db.models import DateField, Func, Q
 
 
 class LocalDate(Func):
@@ -43,3 +45,25 @@ def _register(sender, connection, **kwargs) -> None:
 
 def install() -> None:
     connection_created.connect(_register, dispatch_uid="analytics_local_date")
+
+
+def insert_select(model, fields: list[str], qs) -> int:
+    """INSERT INTO model's table (fields' columns) the rows of `qs` (its values() in that order),
+    in one statement, without reading them into Python. Returns the row count."""
+    sql, params = qs.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+        return cursor.rowcount
+
+
+def pairs_q(pairs, *, location: str = "location_id", day: str = "day") -> Q:
+    """The rows of these (location_id, day) pairs: one IN list of days per location."""
+    q = Q(pk__in=[])
+    by_location = defaultdict(set)
+    for location_id, d in pairs:
+        by_location[location_id].add(d)
+    for location_id, days in by_location.items():
+        q |= Q(**{location: location_id, f"{day}__in": sorted(days)})
+    return q

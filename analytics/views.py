@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.access import current_location, locations_for, sees_all_locations
 from accounts.models import Location
-from analytics import dashboard, rollups
+from analytics import cohorts, dashboard, rollups
+from analytics.breakdowns import Scope, section
 from analytics.dashboard import Period
 from appointments.catalogue_forms import IsoDateField
 from customers.models import AccessLog, Customer
@@ -140,6 +141,9 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "chart_data": chart_data,
         "currency": currency_code(),
         "query": f.query,
+        # revenue by service, category and stylist; utilisation (_breakdowns.html)
+        "breakdowns": section(Scope(locations, period.start, period.last, f.query)),
+        "cohorts": cohorts.section(locations, period),  # monthly cohorts and tiers (_cohorts.html)
     }
     return render(request, "analytics/dashboard.html", context)
 
@@ -154,9 +158,17 @@ def clients_page(request: HttpRequest) -> HttpResponse:
     metric = request.GET.get("metric", "")
     if metric not in dashboard.DRILLS:
         metric = "active"
-    rows = dashboard.clients_behind(metric, locations=f.locations, period=f.period)
+    # behind a cohort's, a tier's or a funnel stage's number (analytics.cohorts); a wrong month
+    # or tier is a 400 that says what is wrong
+    drill = cohorts.drill(metric, request.GET, locations=f.locations, period=f.period)
+    if drill is None:
+        rows = dashboard.clients_behind(metric, locations=f.locations, period=f.period)
+    elif drill.error and request.GET.get("format") == "csv":
+        return HttpResponse(drill.error, status=400, content_type="text/plain; charset=utf-8")
+    else:
+        rows = [] if drill.error else drill.rows
     if request.GET.get("format") == "csv":
-        return _clients_csv(request, f, metric, rows)
+        return _clients_csv(request, f, drill.name if drill is not None else metric, rows)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     customers = Customer.objects.in_bulk([r["customer_id"] for r in page])
     phone = phone_display_for(request.user)
@@ -175,18 +187,21 @@ def clients_page(request: HttpRequest) -> HttpResponse:
         "form": f.form,
         "period": f.period,
         "metric": metric,
-        "title": dashboard.DRILL_LABELS[metric],
+        "title": drill.title if drill is not None else dashboard.DRILL_LABELS[metric],
+        "drill": drill,
         "scope_label": _scope_label(f),
         "page": page,
         "rows": listed,
         "currency": currency_code(),
-        "query": f"metric={metric}&{f.query}",
-        "metrics": [(m, dashboard.DRILL_LABELS[m]) for m in dashboard.DRILLS],
+        "query": f"{drill.query if drill is not None else 'metric=' + metric}&{f.query}",
+        "metrics": [(m, dashboard.DRILL_LABELS[m]) for m in dashboard.PERIOD_DRILLS],
     }
-    return render(request, "analytics/clients.html", context)
+    status = 400 if drill is not None and drill.error else 200
+    return render(request, "analytics/clients.html", context, status=status)
 
 
-def _number(value) -> str:
+def number_cell(value) -> str:
+    """A figure in a CSV cell: decimals as plain digits ("240.00"), nothing as empty."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -194,20 +209,42 @@ def _number(value) -> str:
     return str(value)
 
 
-def _clients_csv(request: HttpRequest, f: Filters, metric: str, rows) -> StreamingHttpResponse:
-    """Every client behind the tile, as CSV (UTF-8 with a BOM). Logged first, one access-log
-    row per download: who, what and how many clients the file holds."""
+def logged_csv(request: HttpRequest, *, rows, detail: str, header: list, cells, filename: str):
+    """Every row of `rows` as a CSV download (UTF-8 with a BOM), logged first: one access-log
+    row per download saying who, what (`detail`, its "{total}" the row count) and from where. `cells`
+    turns a chunk of rows into lists of cells (one query per chunk for the names); text cells
+    go through spreadsheet_cell (no formula injection)."""
     total = rows.count()
     access_log_record(
         user=request.user,
         customer=None,
         action=AccessLog.Action.EXPORT,
-        detail=(
-            f"dashboard {metric} csv: {total} clients, {f.period.start.isoformat()}"
-            f"..{f.period.end.isoformat()}, location {f.choice}"
-        ),
+        detail=detail.replace("{total}", str(total)),
         ip=client_ip(request),
     )
+
+    def line(values) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow(values)
+        return buffer.getvalue()
+
+    def lines():
+        yield "\ufeff" + line([spreadsheet_cell(str(h)) for h in header])
+        chunk: list[dict] = []
+        for r in rows.iterator(chunk_size=CSV_CHUNK):
+            chunk.append(r)
+            if len(chunk) >= CSV_CHUNK:
+                yield from (line(c) for c in cells(chunk))
+                chunk = []
+        yield from (line(c) for c in cells(chunk))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _clients_csv(request: HttpRequest, f: Filters, metric: str, rows) -> StreamingHttpResponse:
+    """Every client behind the tile, as CSV: who, what and how many clients, logged."""
     phone = phone_display_for(request.user)
     header = [
         _("Client number"),
@@ -218,38 +255,25 @@ def _clients_csv(request: HttpRequest, f: Filters, metric: str, rows) -> Streami
         _("Revenue (%(currency)s)") % {"currency": currency_code()},
     ]
 
-    def line(cells) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow(cells)
-        return buffer.getvalue()
-
-    def lines():
-        yield "\ufeff" + line([spreadsheet_cell(h) for h in header])
-        chunk: list[dict] = []
-        for r in rows.iterator(chunk_size=CSV_CHUNK):
-            chunk.append(r)
-            if len(chunk) >= CSV_CHUNK:
-                yield from _chunk_lines(chunk, phone, line)
-                chunk = []
-        yield from _chunk_lines(chunk, phone, line)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    name = f"clients-{metric}-{f.period.start.isoformat()}_{f.period.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def _chunk_lines(chunk: list[dict], phone, line):
-    customers = Customer.objects.in_bulk([r["customer_id"] for r in chunk]) if chunk else {}
-    for r in chunk:
-        customer = customers.get(r["customer_id"])
-        yield line(
-            [
+    def cells(chunk: list[dict]):
+        customers = Customer.objects.in_bulk([r["customer_id"] for r in chunk]) if chunk else {}
+        for r in chunk:
+            customer = customers.get(r["customer_id"])
+            yield [
                 r["customer_id"],
                 spreadsheet_cell(customer.name if customer is not None else ""),
                 spreadsheet_cell(phone(customer.phone) if customer is not None else ""),
                 r["visits"],
                 r["days"],
-                _number(r["revenue"]),
+                number_cell(r["revenue"]),
             ]
-        )
+
+    period = f"{f.period.start.isoformat()}..{f.period.end.isoformat()}"
+    return logged_csv(
+        request,
+        rows=rows,
+        detail=f"dashboard {metric} csv: {{total}} clients, {period}, location {f.choice}",
+        header=header,
+        cells=cells,
+        filename=f"clients-{metric}-{f.period.start.isoformat()}_{f.period.end.isoformat()}.csv",
+    )

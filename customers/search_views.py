@@ -5,8 +5,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from customers import list_filters
 from customers.models import Customer, Tag
 from customers.privacy import display_phone
 from customers.search import customer_search
@@ -65,19 +67,30 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list_view(request: HttpRequest) -> HttpResponse:
-    """?q= → the best matches (customer_search); no q → newest clients, paginated; ?tag= filters."""
+    """?q= → the best matches (customer_search); no q → newest clients, paginated; ?tag= filters,
+    and so does every registered list filter (customers.list_filters: analytics' ?class=)."""
     q = request.GET.get("q", "").strip()[:100]
     tags = list(Tag.objects.all())
     tag = next((t for t in tags if str(t.pk) == request.GET.get("tag", "")), None)
+    applied = list_filters.from_request(request.GET)
+    narrowed = any(a.value for a in applied)
     page = None
     if q:
         customers = customer_search(q=q, limit=LIST_RESULTS)
         if tag is not None:
             customers = [c for c in customers if tag in c.tags.all()]
+        if narrowed and customers:  # one query over the matches
+            keep = set(
+                list_filters.narrow(
+                    Customer.objects.filter(pk__in=[c.pk for c in customers]), applied
+                ).values_list("pk", flat=True)
+            )
+            customers = [c for c in customers if c.pk in keep]
     else:
         qs = Customer.objects.active().select_related("preferred_staff").prefetch_related("tags")
         if tag is not None:
             qs = qs.filter(tags=tag)
+        qs = list_filters.narrow(qs, applied)
         page = Paginator(qs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
         customers = page.object_list
     context = {
@@ -86,6 +99,8 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         "tags": tags,
         "page": page,
         "rows": _rows(request.user, customers),
+        "list_filters": applied,
+        "filter_query": urlencode([(a.filter.key, a.value) for a in applied if a.value]),
         "quick_add_url": _url_or_empty("customers:quick_add"),
         "create_url": _url_or_empty("customers:create"),
         "import_url": _url_or_empty("customers:import")

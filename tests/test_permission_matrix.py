@@ -554,7 +554,8 @@ PAGES: dict[str, Row] = {
     "healthz": Row(ALL),
     "favicon": Row(ALL),  # a redirect to the static icon
     "set_language": Row(ALL),  # a cookie, nothing stored
-    "accounts:home": Row("-YYYYY"),
+    "accounts:home": Row("-YYYYY"),  # managers and owners: a redirect to the dashboard
+    "accounts:today": Row("-YYYYY"),
     "accounts:login": Row(
         ALL, "Y-----", data=lambda s: {"username": "desk", "password": "correct-horse-battery"}
     ),
@@ -766,6 +767,8 @@ PAGES: dict[str, Row] = {
     # the manager dashboard (issue 13): managers their locations, owners every one
     "analytics:dashboard": Row("---YYY"),
     "analytics:clients": Row("---YYY"),
+    # the visits, sale lines or bookings behind a breakdown bar or a tile (managers their locations)
+    "analytics:visits": Row("---YYY"),
     # the desk's daily summary (whoever takes payment, their current location) and a stylist's
     # own figures (stylists; managers and owners only if bookable: not here)
     "analytics:daily_summary": Row("--YYYY"),

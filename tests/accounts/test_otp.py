@@ -68,7 +68,7 @@ def test_with_the_setting_empty_owners_log_in_with_a_password_only(client, owner
     assert settings.OTP_REQUIRED_ROLES == []
     response = log_in(client, owner)
     assert response.status_code == 302 and response.url == "/"
-    assert client.get("/").status_code == 200
+    assert client.get("/today/").status_code == 200
     assert client.get(reverse("admin:index")).status_code == 200
     assert TOTPDevice.objects.count() == 0
 
@@ -77,7 +77,7 @@ def test_receptionists_and_stylists_are_not_asked(client, otp_on, reception, sty
     for staff in (reception, stylist):
         response = log_in(client, staff)
         assert response.status_code == 302 and response.url == "/"
-        assert client.get("/").status_code == 200
+        assert client.get("/today/").status_code == 200
         client.post(reverse("accounts:logout"))
 
 
@@ -110,7 +110,7 @@ def test_first_login_enrols_a_phone_then_shows_backup_codes_once(client, otp_on,
     assert wrong.status_code == 400 and "not right" in wrong.content.decode()
     device.refresh_from_db()
     assert device.confirmed is False and StaticDevice.objects.count() == 0
-    assert client.get("/").status_code == 302
+    assert client.get("/today/").status_code == 302
     # the right one confirms the phone, verifies the session and shows ten backup codes
     device.throttle_reset()
     done = client.post(response.url, {"code": app_code(device), "next": "/"})
@@ -121,7 +121,7 @@ def test_first_login_enrols_a_phone_then_shows_backup_codes_once(client, otp_on,
     assert sorted(
         StaticToken.objects.filter(device__user=manager.user).values_list("token", flat=True)
     ) == sorted(codes)
-    assert client.get("/").status_code == 200
+    assert client.get("/today/").status_code == 200
     # shown once: the set-up page now sends a verified user on
     again = client.get(reverse("accounts:otp_enrol"))
     assert again.status_code == 302 and again.url == "/"
@@ -154,11 +154,11 @@ def test_later_logins_ask_for_the_code_and_go_on_to_next(client, otp_on, owner):
         LOGIN + "?next=/customers/", {"username": "owner", "password": PASSWORD, "next": "/customers/"}
     )
     assert response.url == reverse("accounts:otp") + "?next=%2Fcustomers%2F"
-    assert client.get("/").status_code == 302
+    assert client.get("/today/").status_code == 302
     device = TOTPDevice.objects.get(user=owner.user)
     done = client.post(response.url, {"code": app_code(device), "next": "/customers/"})
     assert done.status_code == 302 and done.url == "/customers/"
-    assert client.get("/").status_code == 200
+    assert client.get("/today/").status_code == 200
     assert client.get(reverse("api-me")).status_code == 200
 
 
@@ -184,10 +184,10 @@ def test_wrong_codes_are_throttled(client, otp_on, owner):
     device.save(update_fields=["throttling_failure_count"])
     held = client.post(reverse("accounts:otp"), {"code": app_code(device)})
     assert held.status_code == 400 and "Too many wrong codes" in held.content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/today/").status_code == 302
     device.throttle_reset()
     assert client.post(reverse("accounts:otp"), {"code": app_code(device)}).status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/today/").status_code == 200
 
 
 def test_a_backup_code_works_once(client, otp_on, manager):
@@ -195,12 +195,12 @@ def test_a_backup_code_works_once(client, otp_on, manager):
     client.post(reverse("accounts:logout"))
     log_in(client, manager)
     assert client.post(reverse("accounts:otp"), {"code": codes[0].upper()}).status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/today/").status_code == 200
     client.post(reverse("accounts:logout"))
     log_in(client, manager)
     again = client.post(reverse("accounts:otp"), {"code": codes[0]})
     assert again.status_code == 400
-    assert client.get("/").status_code == 302
+    assert client.get("/today/").status_code == 302
     assert StaticToken.objects.filter(device__user=manager.user).count() == 9
 
 

@@ -29,10 +29,14 @@ def test_staff_user_is_in_exactly_the_group_of_its_role(stylist):
 @pytest.mark.parametrize(
     ("persona", "url_name", "expected"),
     [
-        ("owner", "accounts:home", 200),
-        ("manager", "accounts:home", 200),
+        ("owner", "accounts:home", 302),  # their home is the dashboard (tests/analytics/test_cohorts.py)
+        ("manager", "accounts:home", 302),
         ("reception", "accounts:home", 200),
         ("stylist", "accounts:home", 200),
+        ("owner", "accounts:today", 200),
+        ("manager", "accounts:today", 200),
+        ("reception", "accounts:today", 200),
+        ("stylist", "accounts:today", 200),
         ("owner", "accounts:settings", 200),
         ("manager", "accounts:settings", 200),
         ("reception", "accounts:settings", 403),
@@ -56,7 +60,7 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_navigation_follows_the_role(client_as, manager, reception):
-    manager_nav = [i["key"] for i in client_as(manager).get("/").context["nav_items"]]
+    manager_nav = [i["key"] for i in client_as(manager).get("/today/").context["nav_items"]]
     assert "today" in manager_nav and "settings" in manager_nav
     reception_nav = [i["key"] for i in client_as(reception).get("/").context["nav_items"]]
     assert "today" in reception_nav and "settings" not in reception_nav
@@ -88,7 +92,7 @@ def test_owner_switches_location(client_as, owner, other_location):
     client = client_as(owner)
     response = client.post(reverse("accounts:switch_location"), {"location": other_location.pk, "next": "/"})
     assert response.status_code == 302
-    assert client.get("/").context["current_location"] == other_location
+    assert client.get("/today/").context["current_location"] == other_location
 
 
 def test_inactive_staff_has_no_locations(manager, location):

@@ -28,7 +28,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Location
-from analytics import metrics
+from analytics import metrics, rollups
 from appointments.models import Appointment, AppointmentStatus, Visit
 from customers.models import Customer
 from feedback.models import Survey
@@ -202,7 +202,28 @@ def assert_api(body: dict, expected: dict) -> None:
 
 
 def summary_of(**kwargs) -> dict:
-    return metrics.summary(**kwargs)
+    """The raw definition's answer, after checking that the roll-ups (what the API and the
+    dashboard read) give the same one on the same history."""
+    raw = metrics.summary(**kwargs)
+    rollups.rebuild()
+    assert rollups.summary(**kwargs) == raw
+    return raw
+
+
+@pytest.fixture
+def api_as(api_as):
+    """The metrics API answers from the roll-ups: every request first rolls up the rows the test
+    wrote (as compute_analytics would), then asks."""
+
+    class RolledUp:
+        def __init__(self, client):
+            self.client = client
+
+        def get(self, *args, **kwargs):
+            rollups.rebuild()
+            return self.client.get(*args, **kwargs)
+
+    return lambda staff: RolledUp(api_as(staff))
 
 
 def get_summary(api, **params):

@@ -153,9 +153,17 @@ def test_register_and_unregister(manager):
             "messaging",
             "loyalty",
             "feedback",
+            "analytics",
             "fake",
         ]
     finally:
         unregister_merge_handler("fake")
-    assert list(merge_handlers()) == ["customers", "appointments", "messaging", "loyalty", "feedback"]
+    assert list(merge_handlers()) == [
+        "customers",
+        "appointments",
+        "messaging",
+        "loyalty",
+        "feedback",
+        "analytics",
+    ]
     unregister_merge_handler("fake")  # unknown keys are ignored

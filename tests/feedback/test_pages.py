@@ -246,7 +246,7 @@ def test_the_card_and_today_show_open_cases_and_calls(client_as, salon, manager,
     card = c.get(reverse("customers:detail", args=[salon.customer.pk])).content.decode()
     assert f'data-complaint="{case.pk}"' in card and 'id="feedback"' in card
     assert 'data-kind="complaint"' in card
-    today = c.get(reverse("accounts:home")).content.decode()
+    today = c.get(reverse("accounts:today")).content.decode()  # "/" is a manager's dashboard
     assert f'data-complaint="{case.pk}"' in today
 
 
