@@ -70,7 +70,8 @@ class VisitsForm(forms.Form):
         kind = data.get("kind") or breakdowns.VISITS
         data["kind"] = kind
         narrowed = data.get("line") or data.get("service") or data.get("category")
-        if kind != breakdowns.VISITS and (narrowed or (kind == breakdowns.REBOOKED and data.get("staff"))):
+        whole_visits = (breakdowns.REBOOKED, *breakdowns.SURVEY_KINDS)
+        if kind != breakdowns.VISITS and (narrowed or (kind in whole_visits and data.get("staff"))):
             raise ValidationError(_("A kind of sale, a service or a category narrows visits only."))
         if kind in (breakdowns.NO_SHOW, breakdowns.CANCELLED) and data.get("staff"):
             raise ValidationError(_("No-shows and cancellations are listed for everyone."))
@@ -82,6 +83,9 @@ class VisitsForm(forms.Form):
 TITLES = {
     breakdowns.VISITS: gettext_lazy("Visits"),
     breakdowns.REBOOKED: gettext_lazy("Visits followed by a next booking"),
+    breakdowns.CSAT: gettext_lazy("Visits rated for satisfaction"),
+    breakdowns.NPS: gettext_lazy("Visits rated for recommending us"),
+    breakdowns.SURVEYED: gettext_lazy("Visits whose survey was sent"),
     breakdowns.NO_SHOW: gettext_lazy("No-shows"),
     breakdowns.CANCELLED: gettext_lazy("Cancelled bookings"),
     breakdowns.BOOKED: gettext_lazy("Booked services"),
@@ -123,10 +127,13 @@ def _title(data: dict) -> str:
 
 def _mode(data: dict) -> str:
     """How the rows read: "visit" (a visit, its net total), "line" (a sale line, its amount),
-    "appointment" (a booking, its status) or "item" (a booked service, its minutes)."""
+    "appointment" (a booking, its status), "item" (a booked service, its minutes) or "survey" (a
+    visit, its survey's answer)."""
     kind = data["kind"]
     if kind in (breakdowns.NO_SHOW, breakdowns.CANCELLED):
         return "appointment"
+    if kind in breakdowns.SURVEY_KINDS:
+        return "survey"
     if kind == breakdowns.BOOKED:
         return "item"
     if data.get("line") == "unallocated" or not (
@@ -134,6 +141,18 @@ def _mode(data: dict) -> str:
     ):
         return "visit"
     return "line"
+
+
+def _answer(r: dict) -> str:
+    """A survey's answer in a cell: "CSAT 4/5 · NPS 9", or that it is not answered (yet)."""
+    if r.get("answered_at") is None:
+        return str(_("Not answered"))
+    parts = []
+    if r.get("csat") is not None:
+        parts.append(_("CSAT %(score)s/5") % {"score": r["csat"]})
+    if r.get("nps") is not None:
+        parts.append(_("NPS %(score)s") % {"score": r["nps"]})
+    return " · ".join(parts) or str(_("Answered without a score"))
 
 
 def _describe(rows: list[dict], mode: str, phone) -> list[dict]:
@@ -146,8 +165,8 @@ def _describe(rows: list[dict], mode: str, phone) -> list[dict]:
     who: dict = {}
     what: dict = {}
     staff_ids: set = set()
-    if mode in ("visit", "appointment"):
-        if mode == "visit":
+    if mode in ("visit", "appointment", "survey"):
+        if mode in ("visit", "survey"):
             parts = VisitLine.objects.filter(visit__in=[r["pk"] for r in rows], kind=breakdowns.SERVICE)
             parts = parts.values_list("visit_id", "staff_id", "description").order_by("pk")
         else:
@@ -174,7 +193,7 @@ def _describe(rows: list[dict], mode: str, phone) -> list[dict]:
     for r in rows:
         customer = customers.get(r["customer_id"])
         location = locations.get(r["location_id"])
-        if mode in ("visit", "appointment"):
+        if mode in ("visit", "appointment", "survey"):
             stylists = ", ".join(dict.fromkeys(names.get(s, "—") for s in who.get(r["pk"], []) if s))
             service = ", ".join(dict.fromkeys(what.get(r["pk"], [])))
         else:
@@ -194,6 +213,7 @@ def _describe(rows: list[dict], mode: str, phone) -> list[dict]:
                 "amount": r.get("amount"),
                 "minutes": round(r["length"].total_seconds() / 60) if r.get("length") is not None else None,
                 "status": str(AppointmentStatus(r["status"]).label) if r.get("status") else "",
+                "answer": _answer(r) if mode == "survey" else "",
             }
         )
     return out
@@ -253,6 +273,7 @@ def _visits_csv(request: HttpRequest, f, rows, mode: str, what: str) -> Streamin
         "line": _("Amount (%(currency)s)") % {"currency": currency_code()},
         "appointment": _("Status"),
         "item": _("Minutes"),
+        "survey": _("Answer"),
     }[mode]
     header = [
         _("Date"),
@@ -271,6 +292,7 @@ def _visits_csv(request: HttpRequest, f, rows, mode: str, what: str) -> Streamin
                 "visit": number_cell(r["amount"]),
                 "line": number_cell(r["amount"]),
                 "appointment": r["status"],
+                "survey": r["answer"],
             }
             yield [
                 r["when"],

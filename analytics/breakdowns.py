@@ -518,7 +518,14 @@ def _bars(rows) -> dict:
 
 VISITS, NO_SHOW, CANCELLED, BOOKED = "visits", "no_show", "cancelled", "booked"
 REBOOKED = "rebooked"  # the visits after which the client held their next booking
-KINDS = (VISITS, REBOOKED, NO_SHOW, CANCELLED, BOOKED)
+# the visits behind the survey tiles, as DailyStats counts them (by the visit's day)
+CSAT, NPS, SURVEYED = "csat", "nps", "surveyed"
+SURVEY_KINDS = {
+    CSAT: Q(survey__answered_at__isnull=False, survey__csat__isnull=False),
+    NPS: Q(survey__answered_at__isnull=False, survey__nps__isnull=False),
+    SURVEYED: Q(survey__answered_at__isnull=False) | Q(survey__message__status__in=("sent", "delivered")),
+}
+KINDS = (VISITS, REBOOKED, *SURVEY_KINDS, NO_SHOW, CANCELLED, BOOKED)
 LINES = (SERVICE, PRODUCT, "other", "unallocated")
 
 
@@ -545,6 +552,9 @@ def rows_behind(
     - "no_show" / "cancelled": the appointments starting in the period with that status;
     - "rebooked": the counted visits after which the client held a later booking (the rebooking
       rate's numerator, analytics.metrics.rebooked_visits; amount: the net total);
+    - "csat" / "nps": the visits whose survey was answered with that score, "surveyed" those whose
+      survey was sent (the survey tiles' answers and the response rate's base; with csat, nps and
+      answered_at);
     - "booked": the appointment services that held time (not cancelled), optionally one
       stylist's: the booked minutes of the utilisation chart.
     One query; its count() is the bar's or tile's number."""
@@ -587,6 +597,21 @@ def rows_behind(
     visits = counted_visits(locations, start=start, end=last)
     if kind == REBOOKED:
         visits = rebooked_visits(visits)
+    if kind in SURVEY_KINDS:
+        return (
+            visits.filter(SURVEY_KINDS[kind])
+            .values(
+                "pk",
+                "customer_id",
+                "location_id",
+                when=F("started_at"),
+                amount=F("total"),
+                csat=F("survey__csat"),
+                nps=F("survey__nps"),
+                answered_at=F("survey__answered_at"),
+            )
+            .order_by("-started_at", "-pk")
+        )
     if line == "unallocated":
         return (
             _with_rest(visits)

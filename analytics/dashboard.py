@@ -81,9 +81,11 @@ TILES = (
         higher_is_better=False,
         visits="cancelled",
     ),
-    TileSpec("csat", gettext_lazy("Satisfaction (4–5 of 5)"), RATE, responses="csat_responses"),
-    TileSpec("nps", gettext_lazy("NPS (−100 to 100)"), SCORE, responses="nps_responses"),
-    TileSpec("survey_response_rate", gettext_lazy("Survey response rate"), RATE),
+    TileSpec(
+        "csat", gettext_lazy("Satisfaction (4–5 of 5)"), RATE, visits="csat", responses="csat_responses"
+    ),
+    TileSpec("nps", gettext_lazy("NPS (−100 to 100)"), SCORE, visits="nps", responses="nps_responses"),
+    TileSpec("survey_response_rate", gettext_lazy("Survey response rate"), RATE, visits="surveyed"),
 )
 
 

@@ -645,3 +645,41 @@ def test_the_rebooking_tile_opens_the_visits_followed_by_a_next_booking(client_a
     assert "Visits followed by a next booking" in listed.content.decode()
     # a rebooking list is not narrowed by a sale line, a service or a stylist
     assert client.get(VISITS, {"kind": "rebooked", "staff": "none"}).status_code == 400
+
+
+def test_the_survey_tiles_open_the_visits_behind_their_answers(client_as, manager, location):
+    from feedback.models import Survey
+
+    # given: three surveyed visits: satisfied and recommending, unhappy without an NPS, unanswered
+    t = today()
+    visited = datetime.combine(t - timedelta(days=3), time(11), SHANGHAI)
+    answers = {"满意": (5, 9), "不满意": (2, None), "没回": (None, None)}
+    for name, (csat, nps) in answers.items():
+        visit = Visit.objects.create(
+            customer=CustomerFactory(name=name), location=location, status="completed",
+            started_at=visited, completed_at=visited, total=Decimal("100"),
+        )  # fmt: skip
+        Survey.objects.create(
+            visit=visit, customer=visit.customer, location=location, nonce="n", created_at=visited,
+            send_at=visited, expires_at=visited + timedelta(days=14),
+            answered_at=visited + timedelta(hours=3) if csat else None, csat=csat, nps=nps,
+        )  # fmt: skip
+    rollups.rebuild()
+    client = client_as(manager)
+    tiles = _tiles(client.get(URL))
+
+    def listed(kind):
+        response = client.get(VISITS, {"kind": kind})
+        assert response.status_code == 200
+        return {r["name"]: r["answer"] for r in response.context["rows"]}
+
+    # then: each list holds exactly the answers its tile counts, with the answer shown
+    assert tiles["csat"]["responses"] == 2 and listed("csat") == {
+        "满意": "CSAT 5/5 · NPS 9",
+        "不满意": "CSAT 2/5",
+    }
+    assert tiles["nps"]["responses"] == 1 and listed("nps") == {"满意": "CSAT 5/5 · NPS 9"}
+    assert tiles["survey_response_rate"]["value"] == 1.0  # an unsent survey is in neither count
+    assert set(listed("surveyed")) == {"满意", "不满意"}
+    csv_text = client.get(VISITS, {"kind": "csat", "format": "csv"}).getvalue().decode("utf-8-sig")
+    assert "CSAT 2/5" in csv_text and AccessLog.objects.filter(action=AccessLog.Action.EXPORT).count() == 1
