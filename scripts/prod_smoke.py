@@ -349,17 +349,24 @@ def run(base_url: str, host: str) -> int:
             "/feedback/follow-ups/",
             "/feedback/complaints/",
             f"/feedback/complaints/{t.complaint}/",
+            "/desk/summary/",
         ],
         "stylist": [
             "/",
             "/my-day/",
+            "/my-stats/",
             "/calendar/",
             f"/my-day/items/{t.stylist_item}/record/",
             f"/customers/{t.stylist_customer}/",
             "/feedback/follow-ups/",
         ],
         "manager": [
-            "/",
+            ("/", 302),  # their home is the dashboard
+            "/dashboard/",
+            "/dashboard/?start=0001-01-01&end=9999-12-31",
+            "/dashboard/clients/?metric=active",
+            "/dashboard/visits/?kind=csat",
+            "/today/",
             "/settings/",
             "/customers/",
             f"/customers/{t.customer}/",
@@ -370,7 +377,16 @@ def run(base_url: str, host: str) -> int:
             "/feedback/complaints/",
             f"/feedback/complaints/{t.complaint}/",
         ],
-        "owner": ["/", "/settings/", t.admin_url, "/customers/import/", "/api/docs/", "/loyalty/settings/"],
+        "owner": [
+            ("/", 302),
+            "/dashboard/?location=all",
+            "/today/",
+            "/settings/",
+            t.admin_url,
+            "/customers/import/",
+            "/api/docs/",
+            "/loyalty/settings/",
+        ],
     }
     for username, paths in pages.items():
         print(f"== {username}")
@@ -378,8 +394,9 @@ def run(base_url: str, host: str) -> int:
         auth = Authenticator(username) if _role(username) in t.otp_roles else None
         if not log_in(browser, username, failures, auth):
             continue
-        for path in paths:
-            response = check_page(browser, path, failures, assets)
+        for entry in paths:
+            path, expect = entry if isinstance(entry, tuple) else (entry, 200)
+            response = check_page(browser, path, failures, assets, expect=expect)
             if path == "/settings/" and response.status_code == 200:
                 # every settings page the role is offered (catalogue, hours, staff...)
                 for link in sorted(settings_links(response.text) - {"/settings/"}):
