@@ -355,9 +355,8 @@ OTHER_SERVICES = gettext_lazy("Other services")
 NOT_ON_A_LINE = gettext_lazy("Not on a line (visit discounts, imported totals)")
 
 
-def section(scope: Scope) -> dict:
-    """The dashboard's breakdowns for the scope, from the roll-ups only (4 queries: the sales
-    rows, their services with categories, the stylists' minutes, the stylists' names)."""
+def _sums(scope: Scope) -> tuple[list[dict], list[dict]]:
+    """The sales rows and the stylists' minutes of the scope (2 queries): numbers and ids only."""
     sales: list[dict] = []
     minutes: list[dict] = []
     if scope.last >= scope.start:
@@ -372,6 +371,23 @@ def section(scope: Scope) -> dict:
             .values("staff_id")
             .annotate(booked=Sum("booked_minutes"), available=Sum("available_minutes"))
             .order_by()
+        )
+    return sales, minutes
+
+
+def section(scope: Scope, *, gen=None) -> dict:
+    """The dashboard's breakdowns for the scope, from the roll-ups only (4 queries: the sales
+    rows, their services with categories, the stylists' minutes, the stylists' names). With
+    `gen` (the roll-ups' generation) the sums are cached (rollups.cached: numbers and ids, so a
+    renamed service or stylist shows its new name at once); the names are read every time."""
+    if gen is None:
+        sales, minutes = _sums(scope)
+    else:
+        from analytics import rollups  # rollups imports this module
+
+        where = rollups.where_key(scope.locations)
+        sales, minutes = rollups.cached(
+            "breakdowns", (scope.start, scope.last, where), lambda: _sums(scope), gen=gen
         )
     service_ids = {r["service_id"] for r in sales if r["kind"] == SERVICE and r["service_id"]}
     services = Service.objects.select_related("category").in_bulk(service_ids) if service_ids else {}

@@ -116,12 +116,8 @@ def _heat(rate: float | None) -> str:
     return "" if rate is None else "bg-info " + HEAT[min(int(rate * len(HEAT)), len(HEAT) - 1)]
 
 
-def cohorts(locations, last: date) -> list[dict]:
-    """The twelve monthly cohorts up to `last`'s month (oldest first), each with its size, how
-    many came back by `last` (two visit days or more) and, once 90 days old, how many came back
-    within 90 days. One query: CustomerMetrics grouped by the first visit's month."""
-    end = _month(last)
-    first = _shift(end, -(MONTHS - 1)) or date.min
+def _cohort_counts(locations, first: date, last: date) -> dict:
+    """{month: {size, repurchased, revisited}} (one query)."""
     qs = CustomerMetrics.objects.filter(first_day__gte=first, first_day__lte=last)
     if locations is not None:
         qs = qs.filter(first_location__in=[loc.pk for loc in locations])
@@ -135,9 +131,28 @@ def cohorts(locations, last: date) -> list[dict]:
         )
         .order_by()
     )
+    return {r["month"]: r for r in rows}
+
+
+def cohorts(locations, last: date, *, gen=None) -> list[dict]:
+    """The twelve monthly cohorts up to `last`'s month (oldest first), each with its size, how
+    many came back by `last` (two visit days or more) and, once 90 days old, how many came back
+    within 90 days. One query: CustomerMetrics grouped by the first visit's month; with `gen`
+    (the roll-ups' generation) its counts are cached (rollups.cached), the texts are not."""
+    from analytics import rollups
     from analytics.dashboard import RATE, show
 
-    found = {r["month"]: r for r in rows}
+    end = _month(last)
+    first = _shift(end, -(MONTHS - 1)) or date.min
+    if gen is None:
+        found = _cohort_counts(locations, first, last)
+    else:
+        found = rollups.cached(
+            "cohorts",
+            (first, last, rollups.where_key(locations)),
+            lambda: _cohort_counts(locations, first, last),
+            gen=gen,
+        )
     result = []
     month = first
     while month is not None and month <= end:
@@ -179,16 +194,34 @@ def _in_scope(locations):
     return qs
 
 
-def tiers(locations) -> list[dict]:
-    """Clients per membership tier (by rank, then "no tier"): two queries (the tiers, and the
-    clients grouped by their loyalty account's tier). A tier no longer offered shows only while
-    clients hold it."""
-    from loyalty.models import MembershipTier
-
-    counts = {
+def _tier_counts(locations) -> dict:
+    return {
         r["tier"]: r["n"]
         for r in _in_scope(locations).values(tier=F("loyalty__tier")).annotate(n=Count("pk")).order_by()
     }
+
+
+def tiers(locations, *, gen=None, clients: str = "") -> list[dict]:
+    """Clients per membership tier (by rank, then "no tier"): two queries (the tiers, and the
+    clients grouped by their loyalty account's tier). A tier no longer offered shows only while
+    clients hold it.
+
+    With `gen` the counts are cached (rollups.cached) under the roll-ups' generation and `clients`
+    (rollups.generation's clients marker: the newest client and tier change). Tiers are not roll-ups, but every
+    change of one is seen: a new client at once (the marker), an upgrade at checkout (a TierChange,
+    and its visit marks the day dirty: the next refresh renews the generation), the nightly tier
+    review (03:00) by its TierChange rows, and in any case by the nightly rebuild (03:30) after it.
+    Only an edit of an existing client (a new home location, an erasure) waits for the next
+    refresh."""
+    from analytics import rollups
+    from loyalty.models import MembershipTier
+
+    if gen is None:
+        counts = _tier_counts(locations)
+    else:
+        counts = rollups.cached(
+            "tiers", (rollups.where_key(locations), clients), lambda: _tier_counts(locations), gen=gen
+        )
     result = [
         {"key": str(t.pk), "label": t.name, "count": counts.get(t.pk, 0)}
         for t in MembershipTier.objects.order_by("rank")
@@ -198,10 +231,10 @@ def tiers(locations) -> list[dict]:
     return result
 
 
-def section(locations, period) -> dict:
-    """What _cohorts.html shows (three queries)."""
-    rows = cohorts(locations, period.last)
-    tier_rows = tiers(locations)
+def section(locations, period, *, gen=None, clients: str = "") -> dict:
+    """What _cohorts.html shows (three queries; one with `gen` and a warm cache)."""
+    rows = cohorts(locations, period.last, gen=gen)
+    tier_rows = tiers(locations, gen=gen, clients=clients)
     return {
         "last": period.last,
         "cohorts": rows,

@@ -153,6 +153,7 @@ def tiles(now: dict, before: dict | None, *, repeaters: int | None = None) -> li
 # ---- trend and funnel ---------------------------------------------------------------------------
 
 DAILY_UP_TO = 92  # longer periods are drawn per month
+DEFAULT_DAYS = 30  # the default period: the last 30 days to today (views._filters)
 
 
 def trend(locations, period: Period) -> dict:
@@ -198,13 +199,104 @@ STAGE_LABELS = {
 }
 
 
-def funnel(locations, as_of: date) -> list[dict]:
-    """The lifecycle from the client figures where they answer exactly (rollups.lifecycle),
-    otherwise (a past day, SQLite) from the raw definition."""
+def _lifecycle(locations, as_of: date) -> dict:
     counts = rollups.lifecycle(as_of=as_of, locations=locations)
     if counts is None:
         counts = metrics.lifecycle(as_of=as_of, locations=locations)
+    return counts
+
+
+def funnel(locations, as_of: date, *, gen=None, clients: str = "") -> list[dict]:
+    """The lifecycle from the client figures where they answer exactly (rollups.lifecycle),
+    otherwise (a past day, SQLite) from the raw definition. With `gen` the counts are cached
+    (rollups.cached) under the generation and `clients` (rollups.generation's clients marker: a
+    new client is a "potential" one at once); the labels are never cached (the page's language)."""
+    if gen is None:
+        counts = _lifecycle(locations, as_of)
+    else:
+        counts = rollups.cached(
+            "lifecycle",
+            (as_of, rollups.where_key(locations), clients),
+            lambda: _lifecycle(locations, as_of),
+            gen=gen,
+        )
     return [{"stage": s, "label": str(STAGE_LABELS[s]), "count": counts[s]} for s in metrics.STAGES]
+
+
+def sections(locations, period: Period, *, query: str, gen=None, clients: str = "") -> dict:
+    """Every section of the dashboard for `locations` and `period`: the numbers read through the
+    cache (rollups.cached, under `gen`; None: not cached) and the labels in the active language.
+    `clients`: rollups.generation(clients=True)'s marker, for the funnel and the tiers. The page
+    (views.dashboard_page) and the pre-warm after a refresh (prewarm) call this."""
+    from analytics.breakdowns import Scope, section
+
+    now = rollups.summary(
+        start=period.start, end=period.end, locations=locations, as_of=period.as_of, gen=gen
+    )
+    previous = period.previous()
+    before = (
+        rollups.summary(
+            start=previous.start, end=previous.end, locations=locations, as_of=previous.as_of, gen=gen
+        )
+        if previous is not None
+        else None
+    )
+    where = rollups.where_key(locations) if gen is not None else ""
+    if gen is None:
+        n_repeaters = repeaters(locations, period)
+        trend_data = trend(locations, period)
+    else:
+        key = (period.start, period.end, period.as_of, where)
+        n_repeaters = rollups.cached("repeaters", key, lambda: repeaters(locations, period), gen=gen)
+        trend_data = rollups.cached("trend", key, lambda: trend(locations, period), gen=gen)
+    return {
+        "now": now,
+        "before": before,
+        "previous": previous,
+        "repeaters": n_repeaters,
+        "trend": trend_data,
+        "funnel": funnel(locations, period.last, gen=gen, clients=clients),
+        # revenue by service, category and stylist; utilisation (_breakdowns.html)
+        "breakdowns": section(Scope(locations, period.start, period.last, query), gen=gen),
+        # monthly cohorts and tiers (_cohorts.html)
+        "cohorts": cohorts.section(locations, period, gen=gen, clients=clients),
+    }
+
+
+def prewarm(*, locations=None) -> dict:
+    """After a roll-up refresh (analytics.tasks): the default dashboard (the last DEFAULT_DAYS
+    days to today, in the location's time zone; the chain in the default one) computed into the
+    cache for the chain and each active location (or `locations`), so the first manager after
+    the refresh gets a warm page. Bounded: the number of locations + 1 or 2 dashboards. Returns
+    {"dashboards", "seconds"}."""
+    import time
+
+    from django.utils import timezone
+
+    from accounts.models import Location
+
+    started = time.monotonic()
+    gen, clients = rollups.generation(clients=True)
+    if gen is None:  # nothing to fill (no cache, or no roll-ups yet)
+        return {"dashboards": 0, "seconds": 0.0}
+    if locations is None:
+        locations = list(Location.objects.filter(is_active=True).order_by("pk"))
+    now = timezone.now()
+    # the chain's "today" is that of the viewer's header location (or the default zone): one
+    # chain dashboard per distinct date among them (one or two)
+    chain_days = {
+        now.astimezone(z).date() for z in [timezone.get_default_timezone(), *(x.tz for x in locations)]
+    }
+    scopes = [
+        *((None, day) for day in sorted(chain_days)),
+        *(([x], now.astimezone(x.tz).date()) for x in locations),
+    ]
+    for scope, day in scopes:
+        period = Period(day - timedelta(days=DEFAULT_DAYS - 1), day, day)
+        choice = "all" if scope is None else str(scope[0].pk)
+        query = f"location={choice}&start={period.start.isoformat()}&end={period.end.isoformat()}"
+        sections(scope, period, query=query, gen=gen, clients=clients)
+    return {"dashboards": len(scopes), "seconds": round(time.monotonic() - started, 3)}
 
 
 # ---- the clients behind a tile ------------------------------------------------------------------
@@ -246,5 +338,9 @@ def clients_behind(metric: str, *, locations, period: Period):
 
 
 def repeaters(locations, period: Period) -> int:
-    """How many clients the repurchase tile's rate counts on top (two visit days or more)."""
-    return clients_behind("repurchase", locations=locations, period=period).count()
+    """How many clients the repurchase tile's rate counts on top (two visit days or more): from the
+    roll-ups' visit days like the rate itself (rollups.summary), one scan of the window's visit
+    days instead of the visits (the same number as the list behind the tile once rolled up)."""
+    if period.last < period.start:
+        return 0
+    return rollups.clients_in_window(start=period.start, last=period.last, locations=locations)[1]

@@ -444,10 +444,30 @@ def _changed() -> None:
     transaction.on_commit(_set_generation)  # and none computed while this transaction ran
 
 
-def generation() -> str | None:
+CLIENTS_MARKER_SQL = """SELECT max(d.computed_at), count(d.id),
+    (SELECT max(id) FROM customers_customer), (SELECT max(id) FROM loyalty_tierchange)
+FROM analytics_dailystats d"""
+
+
+def generation(*, clients: bool = False):
     """The roll-ups' current generation, or None when nothing should be cached (no daily
-    figures yet, or no cache)."""
-    marker = DailyStats.objects.aggregate(at=Max("computed_at"), n=Count("pk"))
+    figures yet, or no cache). With `clients`: (generation, clients marker), in the same one
+    query: the marker (the newest client and tier change, two index lookups) is what the
+    sections read from the clients and their tiers are cached under too (dashboard.funnel,
+    cohorts.tiers): a new client or a tier change counts at once."""
+    if clients:
+        with connection.cursor() as cursor:
+            cursor.execute(CLIENTS_MARKER_SQL)
+            at, n, newest_client, newest_change = cursor.fetchone()
+        marker = {"at": at, "n": n}
+        newest = f"{newest_client}:{newest_change}"
+    else:
+        marker = DailyStats.objects.aggregate(at=Max("computed_at"), n=Count("pk"))
+    gen = _generation(marker)
+    return (gen, newest) if clients else gen
+
+
+def _generation(marker: dict) -> str | None:
     if marker["at"] is None:
         return None
     try:
@@ -463,36 +483,53 @@ def generation() -> str | None:
     return f"{token}:{marker['at'].isoformat()}:{marker['n']}"
 
 
-def _summary_key(gen: str, start: date, end: date, locations, as_of: date) -> str:
-    where = "all" if locations is None else ",".join(str(pk) for pk in sorted(_pks(locations)))
-    raw = f"{gen}|{start}|{end}|{where}|{as_of}"
-    return "analytics:summary:" + hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _pks(locations) -> list[int]:
     return [getattr(loc, "pk", loc) for loc in locations]
 
 
-def summary(*, start: date, end: date, locations=None, as_of: date | None = None) -> dict:
-    """analytics.metrics.summary's answer from the roll-ups: constant work per day and location,
-    no visit row read; cached until the roll-ups change."""
-    as_of = as_of or today()
-    gen = generation()
+_LOOK_UP = object()
+
+
+def where_key(locations) -> str:
+    """The locations as a cache key's part: "all" (the chain) or their sorted ids."""
+    return "all" if locations is None else ",".join(str(pk) for pk in sorted(_pks(locations)))
+
+
+def cached(name: str, parts, compute, *, gen=_LOOK_UP):
+    """compute()'s answer, cached under `name`, `parts` (the arguments: dates, location ids, the
+    language when the answer holds translated text) and the roll-ups' generation, so it is never
+    read back once the roll-ups have changed. `gen`: a generation the caller already read (one
+    query for a page of cached sections), or None not to cache. No cache (Redis down): computed."""
+    if gen is _LOOK_UP:
+        gen = generation()
     if gen is None:
-        return _summary(start=start, end=end, locations=locations, as_of=as_of)
-    key = _summary_key(gen, start, end, locations, as_of)
+        return compute()
+    raw = "|".join([gen, *(str(p) for p in parts)])
+    key = f"analytics:{name}:" + hashlib.sha256(raw.encode()).hexdigest()
     try:
         found = cache.get(key)
     except Exception:
         found = None
     if found is not None:
         return found
-    answer = _summary(start=start, end=end, locations=locations, as_of=as_of)
+    answer = compute()
     try:
         cache.set(key, answer, SUMMARY_SECONDS)
     except Exception:
-        log.warning("analytics: could not cache a summary", exc_info=True)
+        log.warning("analytics: could not cache %s", name, exc_info=True)
     return answer
+
+
+def summary(*, start: date, end: date, locations=None, as_of: date | None = None, gen=_LOOK_UP) -> dict:
+    """analytics.metrics.summary's answer from the roll-ups: constant work per day and location,
+    no visit row read; cached until the roll-ups change."""
+    as_of = as_of or today()
+    return cached(
+        "summary",
+        (start, end, where_key(locations), as_of),
+        lambda: _summary(start=start, end=end, locations=locations, as_of=as_of),
+        gen=gen,
+    )
 
 
 def _clients_in_window(where: Q) -> tuple[int, int]:
@@ -512,6 +549,15 @@ def _clients_in_window(where: Q) -> tuple[int, int]:
         )
         active, repeaters = cursor.fetchone()
     return int(active), int(repeaters)
+
+
+def clients_in_window(*, start: date, last: date, locations=None) -> tuple[int, int]:
+    """(active clients, clients with two visit days or more) from start to last, from the visit
+    days (one scan): the summary's active_customers and its repurchase rate's numerator."""
+    where = Q(day__gte=start, day__lte=last)
+    if locations is not None:
+        where &= Q(location__in=_pks(locations))
+    return _clients_in_window(where)
 
 
 def _summary(*, start: date, end: date, locations, as_of: date) -> dict:

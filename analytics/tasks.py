@@ -1,16 +1,40 @@
 """Beat: the roll-ups rebuilt nightly, and the days a checkout or a void touched every five
-minutes (analytics.rollups)."""
+minutes (analytics.rollups). After either has changed the roll-ups (and committed), the default
+dashboard of the chain and of each location is computed into the cache (dashboard.prewarm), so the
+first manager after a refresh gets a warm page."""
+
+import logging
 
 from celery import shared_task
 
-from analytics import rollups
+from analytics import dashboard, rollups
+
+log = logging.getLogger(__name__)
+
+
+def _prewarm(reason: str) -> dict:
+    """Never fails the refresh: a pre-warm that goes wrong only leaves the cache cold."""
+    try:
+        done = dashboard.prewarm()
+    except Exception:
+        log.exception("analytics: dashboard pre-warm after %s failed", reason)
+        return {"dashboards": 0, "seconds": None}
+    log.info(
+        "analytics: %s dashboards pre-warmed after %s in %.2f s", done["dashboards"], reason, done["seconds"]
+    )
+    return done
 
 
 @shared_task(name="analytics.rebuild")
 def rebuild() -> dict:
-    return rollups.rebuild()
+    result = rollups.rebuild()  # committed on return (its own transaction)
+    return {**result, "prewarm": _prewarm("the nightly rebuild")}
 
 
 @shared_task(name="analytics.rebuild_dirty")
 def rebuild_dirty() -> dict:
-    return rollups.rebuild_dirty()
+    before = rollups.generation()
+    result = rollups.rebuild_dirty()  # committed on return
+    if rollups.generation() == before:  # nothing changed (no dirty day), or no cache
+        return result
+    return {**result, "prewarm": _prewarm("a refresh of the dirty days")}

@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy
 from accounts.access import current_location, locations_for, sees_all_locations
 from accounts.models import Location
 from analytics import cohorts, dashboard, rollups
-from analytics.breakdowns import Scope, section
 from analytics.dashboard import Period
 from appointments.catalogue_forms import IsoDateField
 from customers.models import AccessLog, Customer
@@ -31,7 +30,7 @@ from salon_crm.validators import spreadsheet_cell
 
 PERMISSION = "accounts.view_dashboards"
 ALL = "all"
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = dashboard.DEFAULT_DAYS  # the last 30 days to today
 PAGE_SIZE = 50
 CSV_CHUNK = 2000
 
@@ -103,17 +102,12 @@ def _scope_label(filters: Filters) -> str:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     period, locations = f.period, f.locations
-    # the tiles read the roll-ups (compute_analytics), the same numbers as metrics.summary
-    now = rollups.summary(start=period.start, end=period.end, locations=locations, as_of=period.as_of)
-    previous = period.previous()
-    before = (
-        rollups.summary(start=previous.start, end=previous.end, locations=locations, as_of=previous.as_of)
-        if previous is not None
-        else None
-    )
-    repeaters = dashboard.repeaters(locations, period)
-    trend = dashboard.trend(locations, period)
-    funnel = dashboard.funnel(locations, period.last)
+    # the tiles read the roll-ups (compute_analytics), the same numbers as metrics.summary; every
+    # section's numbers are cached under the roll-ups' generation (read once here), the labels not
+    gen, clients = rollups.generation(clients=True)
+    data = dashboard.sections(locations, period, query=f.query, gen=gen, clients=clients)
+    now, before, previous = data["now"], data["before"], data["previous"]
+    repeaters, trend, funnel = data["repeaters"], data["trend"], data["funnel"]
     chart_data = {
         "trend": {
             "unit": trend["unit"],
@@ -141,9 +135,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "chart_data": chart_data,
         "currency": currency_code(),
         "query": f.query,
-        # revenue by service, category and stylist; utilisation (_breakdowns.html)
-        "breakdowns": section(Scope(locations, period.start, period.last, f.query)),
-        "cohorts": cohorts.section(locations, period),  # monthly cohorts and tiers (_cohorts.html)
+        "breakdowns": data["breakdowns"],  # by service, category and stylist (_breakdowns.html)
+        "cohorts": data["cohorts"],  # monthly cohorts and tiers (_cohorts.html)
     }
     return render(request, "analytics/dashboard.html", context)
 

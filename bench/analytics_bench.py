@@ -24,10 +24,16 @@
    in-process Django test client as an owner with a DRF token (also from a cold cache), and
    `analytics.metrics.summary` (the raw definition, for reference), which stops repeating after
    --raw-budget seconds.
-5. Writes --out (bench/results/analytics.md) with the machine's load average and, when a target
+5. Times GET /dashboard/ (the manager dashboard page: `--no-page` skips it, `--page-only` runs
+   only it and replaces its section of --out) as the owner's chain and a manager's location, for
+   the default period and 7/90/365 days and two month windows: cold (a new roll-up generation
+   before each request), warm, and the default pages after a refresh with the pre-warm
+   (analytics.dashboard.prewarm); with each section's time (summaries, repeaters, trend, funnel,
+   breakdowns, cohorts, tiers).
+6. Writes --out (bench/results/analytics.md) with the machine's load average and, when a target
    is missed, EXPLAIN ANALYZE of the slowest statement.
 
-Targets (issue 13): summary p95 ≤ 300 ms; compute_analytics ≤ 120 s and ≤ 2 GB.
+Targets (issue 13): summary and dashboard page p95 ≤ 300 ms; compute_analytics ≤ 120 s and ≤ 2 GB.
 """
 
 from __future__ import annotations
@@ -532,6 +538,202 @@ def api_client(locs):
     return Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="127.0.0.1")
 
 
+# ---- the dashboard page -------------------------------------------------------------------------
+
+
+def page_clients(locs):
+    """(owner, manager of locs[0]) test clients, logged in (force_login: no OTP step here)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from accounts.models import Role, StaffMember
+    from accounts.services import staff_create
+
+    settings.OTP_REQUIRED_ROLES = []  # the bench logs in without a second factor
+    # DEBUG off without collectstatic: plain static URLs instead of the manifest's hashed names
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    override_settings(STORAGES=storages).enable()
+    out = []
+    for username, role, where in (
+        ("bench_owner", Role.OWNER, locs),
+        ("bench_manager", Role.MANAGER, locs[:1]),
+    ):
+        staff = StaffMember.objects.filter(user__username=username).first()
+        if staff is None:
+            staff = staff_create(
+                username=username, password=None, display_name=username, role=role, locations=where
+            )
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(get_user_model().objects.get(pk=staff.user_id))
+        out.append(client)
+    return out
+
+
+def page_variants(as_of: date, location) -> list[tuple[str, int, dict]]:
+    """(label, which client: 0 owner / 1 manager, query): the default period (the last 30 days)
+    and 7/90/365 days, the last full month and this month so far; the owner's chain, the
+    manager's location."""
+    last_month_end = as_of.replace(day=1) - timedelta(days=1)
+    periods = [
+        ("default 30d", {}),
+        ("7d", {"start": str(as_of - timedelta(days=6)), "end": str(as_of)}),
+        ("90d", {"start": str(as_of - timedelta(days=89)), "end": str(as_of)}),
+        ("365d", {"start": str(as_of - timedelta(days=364)), "end": str(as_of)}),
+        ("last month", {"start": str(last_month_end.replace(day=1)), "end": str(last_month_end)}),
+        ("this month", {"start": str(as_of.replace(day=1)), "end": str(as_of)}),
+    ]
+    out = []
+    for label, query in periods:
+        out.append((f"owner chain, {label}", 0, {"location": "all", **query}))
+        out.append((f"manager {location.code}, {label}", 1, query))
+    return out
+
+
+def _section_timers():
+    """Wraps each section function of the page with a timer: (timings dict to reset per
+    request, undo)."""
+    from analytics import breakdowns, cohorts, dashboard, rollups
+
+    spent: dict[str, float] = {}
+    targets = [
+        (rollups, "generation", "generation marker"),
+        (rollups, "summary", "tiles: 2 summaries"),
+        (dashboard, "repeaters", "tiles: repeaters"),
+        (dashboard, "trend", "trend"),
+        (dashboard, "funnel", "funnel (lifecycle)"),
+        (breakdowns, "section", "breakdowns"),
+        (cohorts, "cohorts", "cohorts"),
+        (cohorts, "tiers", "tiers"),
+    ]
+    originals = []
+    for module, name, label in targets:
+        original = getattr(module, name)
+        originals.append((module, name, original))
+
+        def timed(*args, _fn=original, _label=label, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + (time.perf_counter() - t) * 1000
+
+        setattr(module, name, timed)
+
+    def undo():
+        for module, name, original in originals:
+            setattr(module, name, original)
+
+    return spent, undo
+
+
+def page_layer(locs, as_of: date, repeat: int) -> dict:
+    """GET /dashboard/ for each variant: cold (a new roll-up generation before each), warm
+    (once untimed to fill the cache, then `repeat` timed passes), and after a refresh with the pre-warm (dashboard.prewarm) the
+    defaults' first page. Per-section times (ms) of every request."""
+    from analytics import dashboard, rollups
+
+    clients = page_clients(locs)
+    variants = page_variants(as_of, locs[0])
+    for client in clients:  # connection, templates, shared buffers (not the roll-ups' cache)
+        assert client.get("/dashboard/", {"start": str(as_of), "end": str(as_of)}).status_code == 200
+    spent, undo = _section_timers()
+
+    def get(i: int) -> tuple[float, dict]:
+        _label, who, query = variants[i]
+        spent.clear()
+        t = time.perf_counter()
+        response = clients[who].get("/dashboard/", query)
+        elapsed = (time.perf_counter() - t) * 1000
+        assert response.status_code == 200, (variants[i], response.status_code)
+        return elapsed, dict(spent)
+
+    result: dict = {"variants": [v[0] for v in variants], "cold": [], "warm": [], "prewarm": None}
+    try:
+        log("dashboard page: cold")
+        for i in range(len(variants)):
+            rollups._changed()
+            result["cold"].append(get(i))
+        log("dashboard page: warm")
+        for i in range(len(variants)):  # fills the cache under the last cold request's generation
+            get(i)
+        for _ in range(repeat):
+            for i in range(len(variants)):
+                result["warm"].append((i, *get(i)))
+        log("dashboard page: after a refresh and the pre-warm")
+        rollups._changed()
+        prewarmed = dashboard.prewarm()
+        result["prewarm"] = prewarmed
+        defaults = [i for i, v in enumerate(variants) if "default" in v[0]]
+        result["after_prewarm"] = [(i, *get(i)) for i in defaults]
+    finally:
+        undo()
+    return result
+
+
+def page_report(page: dict, load: tuple[float, float]) -> str:
+    variants = page["variants"]
+    cold = [ms for ms, _s in page["cold"]]
+    warm = [ms for _i, ms, _s in page["warm"]]
+    after = [ms for _i, ms, _s in page["after_prewarm"]]
+    lines = [
+        "## Dashboard page",
+        "",
+        f"GET /dashboard/ through the in-process Django test client (run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC;"
+        f" load average (1 min) before / after {load[0]:.2f} / {load[1]:.2f}): the owner's chain and a"
+        f" manager's one location, {len(variants) // 2} periods each. Cold: a new roll-up generation"
+        " before each request (the first page after a refresh without the pre-warm). Warm: the same"
+        " requests again. After the pre-warm: a new generation, `dashboard.prewarm()`"
+        f" ({page['prewarm']['dashboards']} dashboards in {page['prewarm']['seconds']:.1f} s), then the"
+        " two default pages. Milliseconds.",
+        "",
+        f"| layer | requests | p50 | p95 | max | target p95 ≤ {TARGET_MS} |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, values in (("cold", cold), ("warm after the pre-warm (default period)", after), ("warm", warm)):
+        lines.append(
+            f"| {name} | {len(values)} | {pct(values, 50):.0f} | {pct(values, 95):.0f} | {max(values):.0f} |"
+            f" {_verdict(pct(values, 95) <= TARGET_MS)} |"
+        )
+    sections = sorted(
+        {k for _ms, s in page["cold"] for k in s} | {k for _i, _ms, s in page["warm"] for k in s}
+    )
+    lines += [
+        "",
+        "Per request and section, cold / warm (the warm figure is the median over the passes); the rest of"
+        " a request is the filters, the labels and the template.",
+        "",
+        "| request | total | " + " | ".join(sections) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in sections) + " |",
+    ]
+    for i, name in enumerate(variants):
+        ms, s = page["cold"][i]
+        warm_i = [(w_ms, w_s) for j, w_ms, w_s in page["warm"] if j == i]
+        w_total = pct([w for w, _ in warm_i], 50)
+        cells = []
+        for k in sections:
+            w = pct([ws.get(k, 0.0) for _, ws in warm_i], 50)
+            cells.append(f"{s.get(k, 0.0):.0f} / {w:.0f}")
+        lines.append(f"| {name} | {ms:.0f} / {w_total:.0f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_page_section(path: Path, section: str) -> None:
+    """Replaces the "## Dashboard page" section of `path` (up to the next "## "), or appends it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find("\n## Dashboard page\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + section + (text[end:] if end >= 0 else "")
+    path.write_text(text, encoding="utf-8")
+
+
 def explain_slowest_summary(fn, win, as_of: date) -> tuple[list[tuple[float, str]], str]:
     """Every statement of one call, timed; EXPLAIN ANALYZE of the slowest."""
     from django.db import connection
@@ -690,6 +892,12 @@ def main() -> None:
     parser.add_argument("--no-api", action="store_true")
     parser.add_argument("--no-raw", action="store_true", help="skip metrics.summary (the raw definition)")
     parser.add_argument("--skip-compute", action="store_true", help="reuse the roll-ups already built")
+    parser.add_argument("--no-page", action="store_true", help="skip GET /dashboard/")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help="only the dashboard page (no compute, no summary layers): its section of --out replaced",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "analytics.md"))
     parser.add_argument("--compute-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -728,6 +936,15 @@ def main() -> None:
         )
     conn.close()
 
+    if args.page_only:
+        load_before = os.getloadavg()[0]
+        page = page_layer(locs, as_of, args.repeat)
+        section = page_report(page, (load_before, os.getloadavg()[0]))
+        connection.close()
+        write_page_section(Path(args.out), section)
+        print(section)
+        log(f"dashboard page section written to {args.out}")
+        return
     if args.skip_compute:
         compute = {
             "wall": float("nan"),
@@ -799,6 +1016,11 @@ def main() -> None:
             raw, wins, as_of, args.repeat, args.raw_budget, args.raw_windows
         )
     load = (load_before, os.getloadavg()[0])
+    page_section = ""
+    if not args.no_page:
+        log("dashboard page")
+        page = page_layer(locs, as_of, args.repeat)
+        page_section = page_report(page, (load[1], os.getloadavg()[0]))
 
     plans: dict[str, str] = {"_settings": settings_text}
     plans_note = f"rollups.summary == metrics.summary for window {check[0]} ending {check[2]}: {agree}"
@@ -827,6 +1049,8 @@ def main() -> None:
     text = text.replace("\n## The summary\n", f"\n## The summary\n\n{plans_note}.\n", 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
+    if page_section:
+        write_page_section(Path(args.out), page_section)
     print(text)
     log(f"written to {args.out}")
 
