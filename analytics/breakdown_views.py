@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Location, StaffMember
 from analytics import breakdowns
-from analytics.views import PAGE_SIZE, PERMISSION, _filters, _scope_label, logged_csv, number_cell
+from analytics.views import PAGE_SIZE, PERMISSION, _filters, _scope_label, logged_csv, money_cell
 from appointments.models import AppointmentItem, AppointmentStatus, Service, ServiceCategory, VisitLine
 from customers.models import Customer
 from customers.privacy import phone_display_for
@@ -289,8 +289,8 @@ def _visits_csv(request: HttpRequest, f, rows, mode: str, what: str) -> Streamin
     def cells(chunk: list[dict]):
         for r in _describe(chunk, mode, phone):
             value = {
-                "visit": number_cell(r["amount"]),
-                "line": number_cell(r["amount"]),
+                "visit": money_cell(r["amount"]),
+                "line": money_cell(r["amount"]),
                 "appointment": r["status"],
                 "survey": r["answer"],
             }

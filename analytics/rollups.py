@@ -480,7 +480,8 @@ def _generation(marker: dict) -> str | None:
         return None
     if token is None:
         return None
-    return f"{token}:{marker['at'].isoformat()}:{marker['n']}"
+    # str(): the raw marker query gives a datetime on PostgreSQL, text on SQLite (the quick start)
+    return f"{token}:{marker['at']}:{marker['n']}"
 
 
 def _pks(locations) -> list[int]:

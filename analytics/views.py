@@ -193,13 +193,12 @@ def clients_page(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/clients.html", context, status=status)
 
 
-def number_cell(value) -> str:
-    """A figure in a CSV cell: decimals as plain digits ("240.00"), nothing as empty."""
+def money_cell(value) -> str:
+    """An amount in a CSV cell: two decimals as plain digits ("240.00", whichever database summed
+    it), nothing as empty."""
     if value is None:
         return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+    return format(Decimal(str(value)).quantize(Decimal("0.01")), "f")
 
 
 def logged_csv(request: HttpRequest, *, rows, detail: str, header: list, cells, filename: str):
@@ -258,7 +257,7 @@ def _clients_csv(request: HttpRequest, f: Filters, metric: str, rows) -> Streami
                 spreadsheet_cell(phone(customer.phone) if customer is not None else ""),
                 r["visits"],
                 r["days"],
-                number_cell(r["revenue"]),
+                money_cell(r["revenue"]),
             ]
 
     period = f"{f.period.start.isoformat()}..{f.period.end.isoformat()}"

@@ -172,3 +172,15 @@ def test_the_page_answers_when_redis_is_stopped(on_own_redis, client_as, manager
     on_own_redis.stop()
     _n, response = queries(client)
     assert numbers(response) == numbers(cached)
+
+
+def test_the_generation_marker_takes_the_latest_figures_as_either_database_gives_them():
+    # the raw marker query gives a datetime on PostgreSQL and text on SQLite (the quick start,
+    # where the dashboard once failed on it)
+    from datetime import UTC, datetime
+
+    as_datetime = rollups._generation({"at": datetime(2026, 12, 4, 3, 30, tzinfo=UTC), "n": 7})
+    as_text = rollups._generation({"at": "2026-12-04 03:30:00", "n": 7})
+    assert as_datetime is not None and as_datetime.endswith(":7")
+    assert as_text is not None and "2026-12-04 03:30:00" in as_text
+    assert rollups._generation({"at": None, "n": 0}) is None  # nothing rolled up yet: no cache
