@@ -187,3 +187,75 @@ class StaffDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} {self.day} {self.staff_id}"
+
+
+# ---- the lifecycle funnel as of any day (analytics.lifecycle) -------------------------------------
+
+
+class LifecycleChange(models.Model):
+    """How many clients enter (positive) or leave (negative) a lifecycle stage on a day, for the
+    chain (no location) or one location: the count at a stage on D is the sum up to D."""
+
+    location = models.ForeignKey(
+        Location, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    day = models.DateField()
+    stage = models.CharField(max_length=10)
+    delta = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["location", "day"], include=["stage", "delta"], name="lifecyclechange_scope_day"
+            )
+        ]
+        verbose_name = _("lifecycle change")
+        verbose_name_plural = _("lifecycle changes")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} {self.stage} {self.delta:+d}"
+
+
+class RollupState(models.Model):
+    """One row, what the derived roll-ups were computed from: when the lifecycle changes were
+    computed, the newest client they saw, and a version that an erasure, a merge or a
+    home-location change bumps (the changes answer only when the version they were computed at
+    is the current one); whether the clients of each day (DayClients) are built."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    computed_version = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True)
+    max_customer_id = models.BigIntegerField(default=0)
+    client_days = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("roll-up state")
+        verbose_name_plural = _("roll-up state")
+
+    def __str__(self) -> str:
+        return f"v{self.version} computed at v{self.computed_version} {self.computed_at}"
+
+
+class DayClients(models.Model):
+    """The clients with a visit day at a location (or anywhere in the chain: no location) on a
+    day, as their ids in order (4-byte big-endian integers): the distinct clients of any window
+    are read from a row per day instead of a row per visit day (analytics.client_days)."""
+
+    location = models.ForeignKey(
+        Location, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    day = models.DateField()
+    clients = models.BinaryField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "day"], name="dayclients_unique", nulls_distinct=False
+            )
+        ]
+        verbose_name = _("clients of a day")
+        verbose_name_plural = _("clients of a day")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} ({self.count})"

@@ -36,7 +36,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics import breakdowns, metrics
+from analytics import breakdowns, client_days, metrics
+from analytics import lifecycle as lifecycle_changes
 from analytics.metrics import _rate, counted_visits, today
 from analytics.models import CustomerMetrics, DailyStats, DirtyDay, VisitDay
 from analytics.sql import LocalDate, insert_select, pairs_q
@@ -363,8 +364,14 @@ def _rebuild(*, as_of: date | None = None) -> dict:
         clients = _write_customer_metrics(as_of)
     breakdowns.refresh(as_of=as_of)  # sales by line and stylist minutes
     _analyze(DailyStats, CustomerMetrics)
+    inputs = lifecycle_changes.read_inputs()  # the visit days and clients, read once for both:
+    changes = lifecycle_changes.refresh(inputs)  # the funnel as of any day
+    day_rows = client_days.rebuild(inputs[1])  # the distinct clients of any window
+    del inputs
     _changed()
-    return {"visit_days": days, "daily": daily, "clients": clients}
+    return dict(
+        visit_days=days, daily=daily, clients=clients, lifecycle_changes=changes, client_days=day_rows
+    )
 
 
 @transaction.atomic
@@ -400,8 +407,12 @@ def rebuild_days(pairs, *, as_of: date | None = None) -> dict:
         kept, ["recency_score", "frequency_score", "monetary_score"], batch_size=1000
     )
     breakdowns.refresh(pairs, as_of=as_of)  # sales by line and stylist minutes
+    changes = lifecycle_changes.refresh()  # the clients' stages follow their visit days
+    day_rows = client_days.rebuild_days(pairs)
     _changed()
-    return {"visit_days": days, "daily": daily, "clients": clients}
+    return dict(
+        visit_days=days, daily=daily, clients=clients, lifecycle_changes=changes, client_days=day_rows
+    )
 
 
 def rebuild_dirty(*, as_of: date | None = None) -> dict:
@@ -411,6 +422,9 @@ def rebuild_dirty(*, as_of: date | None = None) -> dict:
         )
         result = rebuild_days({(loc, d) for _pk, loc, d in dirty}, as_of=as_of)
         DirtyDay.objects.filter(pk__in=[pk for pk, _loc, _d in dirty]).delete()
+        if not dirty and lifecycle_changes.stale():  # a client erased, merged or moved home
+            result["lifecycle_changes"] = lifecycle_changes.refresh()
+            _changed()
     return result
 
 
@@ -445,7 +459,8 @@ def _changed() -> None:
 
 
 CLIENTS_MARKER_SQL = """SELECT max(d.computed_at), count(d.id),
-    (SELECT max(id) FROM customers_customer), (SELECT max(id) FROM loyalty_tierchange)
+    (SELECT max(id) FROM customers_customer), (SELECT max(id) FROM loyalty_tierchange),
+    (SELECT version FROM analytics_rollupstate WHERE id = 1)
 FROM analytics_dailystats d"""
 
 
@@ -454,13 +469,14 @@ def generation(*, clients: bool = False):
     figures yet, or no cache). With `clients`: (generation, clients marker), in the same one
     query: the marker (the newest client and tier change, two index lookups) is what the
     sections read from the clients and their tiers are cached under too (dashboard.funnel,
-    cohorts.tiers): a new client or a tier change counts at once."""
+    cohorts.tiers): a new client, a tier change, an erasure, a merge or a move of home location
+    (analytics.lifecycle's version) counts at once."""
     if clients:
         with connection.cursor() as cursor:
             cursor.execute(CLIENTS_MARKER_SQL)
-            at, n, newest_client, newest_change = cursor.fetchone()
+            at, n, newest_client, newest_change, erasures = cursor.fetchone()
         marker = {"at": at, "n": n}
-        newest = f"{newest_client}:{newest_change}"
+        newest = f"{newest_client}:{newest_change}:{erasures}"
     else:
         marker = DailyStats.objects.aggregate(at=Max("computed_at"), n=Count("pk"))
     gen = _generation(marker)
@@ -553,8 +569,16 @@ def _clients_in_window(where: Q) -> tuple[int, int]:
 
 
 def clients_in_window(*, start: date, last: date, locations=None) -> tuple[int, int]:
-    """(active clients, clients with two visit days or more) from start to last, from the visit
-    days (one scan): the summary's active_customers and its repurchase rate's numerator."""
+    """(active clients, clients with two visit days or more) from start to last: the summary's
+    active_customers and its repurchase rate's numerator. From the clients of each day (one row
+    per day: analytics.client_days) once built, otherwise from the visit days (one scan)."""
+    if locations is not None and not _pks(locations):
+        return 0, 0
+    answer = client_days.in_window(
+        start=start, last=last, location_ids=None if locations is None else _pks(locations)
+    )
+    if answer is not None:
+        return answer
     where = Q(day__gte=start, day__lte=last)
     if locations is not None:
         where &= Q(location__in=_pks(locations))
@@ -582,7 +606,7 @@ def _summary(*, start: date, end: date, locations, as_of: date) -> dict:
         promoters=Coalesce(Sum("promoters"), 0),
         detractors=Coalesce(Sum("detractors"), 0),
     )
-    active, repeaters = _clients_in_window(where)
+    active, repeaters = clients_in_window(start=start, last=last, locations=locations)
     new = CustomerMetrics.objects.filter(first_day__gte=start, first_day__lte=last)
     if locations is not None:
         new = new.filter(first_location__in=_pks(locations))
@@ -645,13 +669,23 @@ SELECT stage, count(*) FROM (
 
 
 def lifecycle(*, as_of: date, locations=None) -> dict | None:
-    """analytics.metrics.lifecycle's answer from CustomerMetrics (one scan of the clients), or
-    None where the roll-ups cannot give exactly that answer: on SQLite (no median gap there), and
-    when any visit day is dated after as_of (the client figures count every visit day, the
-    definition only those up to as_of: a past date is answered from the raw visits)."""
+    """analytics.metrics.lifecycle's answer from the roll-ups, or None where they cannot give
+    exactly that answer. The chain and one location: from the stage changes (analytics.lifecycle:
+    any day, two small queries) while they are current. Several locations, or the changes not
+    current: from CustomerMetrics (one scan of the clients), PostgreSQL only (SQLite keeps no
+    median gap) and only when no visit day is dated after as_of (the client figures count every
+    visit day, the definition only those up to as_of: a past date is answered from the raw visits)."""
     from customers.models import Customer
 
-    if connection.vendor != "postgresql" or (locations is not None and not _pks(locations)):
+    if locations is not None and not _pks(locations):
+        return None
+    if locations is None or len(_pks(locations)) == 1:
+        counts = lifecycle_changes.counts(
+            as_of=as_of, location=None if locations is None else _pks(locations)[0]
+        )
+        if counts is not None:
+            return {"as_of": as_of, **counts}
+    if connection.vendor != "postgresql":
         return None
     if VisitDay.objects.filter(day__gt=as_of).exists():
         return None
