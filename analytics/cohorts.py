@@ -117,7 +117,15 @@ def _heat(rate: float | None) -> str:
 
 
 def _cohort_counts(locations, first: date, last: date) -> dict:
-    """{month: {size, repurchased, revisited}} (one query)."""
+    """{month: {size, repurchased, revisited}} (one query): from the first visits per day
+    (analytics.snapshots) once built, otherwise from CustomerMetrics."""
+    from analytics import snapshots
+
+    found = snapshots.cohort_counts(
+        first=first, last=last, location_ids=None if locations is None else [loc.pk for loc in locations]
+    )
+    if found is not None:
+        return found
     qs = CustomerMetrics.objects.filter(first_day__gte=first, first_day__lte=last)
     if locations is not None:
         qs = qs.filter(first_location__in=[loc.pk for loc in locations])
@@ -194,7 +202,16 @@ def _in_scope(locations):
     return qs
 
 
-def _tier_counts(locations) -> dict:
+def _tier_counts(locations, *, clients: str = "") -> dict:
+    """{tier id or None: clients}: the refresh's counts while nothing they depend on changed
+    since (`clients`: the current clients marker; analytics.snapshots), otherwise one query."""
+    from analytics import snapshots
+
+    counted = snapshots.tier_counts(
+        None if locations is None else [loc.pk for loc in locations], clients=clients
+    )
+    if counted is not None:
+        return counted
     return {
         r["tier"]: r["n"]
         for r in _in_scope(locations).values(tier=F("loyalty__tier")).annotate(n=Count("pk")).order_by()
@@ -220,7 +237,10 @@ def tiers(locations, *, gen=None, clients: str = "") -> list[dict]:
         counts = _tier_counts(locations)
     else:
         counts = rollups.cached(
-            "tiers", (rollups.where_key(locations), clients), lambda: _tier_counts(locations), gen=gen
+            "tiers",
+            (rollups.where_key(locations), clients),
+            lambda: _tier_counts(locations, clients=clients),
+            gen=gen,
         )
     result = [
         {"key": str(t.pk), "label": t.name, "count": counts.get(t.pk, 0)}

@@ -247,7 +247,7 @@ def sections(locations, period: Period, *, query: str, gen=None, clients: str = 
         trend_data = trend(locations, period)
     else:
         key = (period.start, period.end, period.as_of, where)
-        n_repeaters = rollups.cached("repeaters", key, lambda: repeaters(locations, period), gen=gen)
+        n_repeaters = repeaters(locations, period, gen=gen)  # cached with the summary's window
         trend_data = rollups.cached("trend", key, lambda: trend(locations, period), gen=gen)
     return {
         "now": now,
@@ -337,10 +337,10 @@ def clients_behind(metric: str, *, locations, period: Period):
     return rows.order_by("-revenue", "customer_id")
 
 
-def repeaters(locations, period: Period) -> int:
+def repeaters(locations, period: Period, *, gen=None) -> int:
     """How many clients the repurchase tile's rate counts on top (two visit days or more): from the
     roll-ups' visit days like the rate itself (rollups.summary), one scan of the window's visit
     days instead of the visits (the same number as the list behind the tile once rolled up)."""
     if period.last < period.start:
         return 0
-    return rollups.clients_in_window(start=period.start, last=period.last, locations=locations)[1]
+    return rollups.window_clients(start=period.start, last=period.last, locations=locations, gen=gen)[1]

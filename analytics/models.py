@@ -227,6 +227,9 @@ class RollupState(models.Model):
     computed_at = models.DateTimeField(null=True)
     max_customer_id = models.BigIntegerField(default=0)
     client_days = models.BooleanField(default=False)
+    newcomers = models.BooleanField(default=False)  # FirstVisitDay built
+    # the clients marker (rollups.generation) the TierCount rows were counted at
+    tiers_marker = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("roll-up state")
@@ -259,3 +262,44 @@ class DayClients(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} {self.day} ({self.count})"
+
+
+class FirstVisitDay(models.Model):
+    """The clients whose first visit day was at a location on a day: how many, and the days from
+    their first to their second visit day, in order (4-byte big-endian integers, 2^31 - 1 for
+    none yet): new clients, 90-day revisits and monthly cohorts of any window from one row per
+    day (analytics.snapshots)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    day = models.DateField()
+    gaps = models.BinaryField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "day"], name="firstvisitday_unique")]
+        verbose_name = _("first visits of a day")
+        verbose_name_plural = _("first visits of a day")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} ({self.count})"
+
+
+class TierCount(models.Model):
+    """Active clients per membership tier (none: no tier) for the chain (no location) or per
+    location (home location, or for a client without one the first visit's), at the refresh;
+    read while nothing the count depends on has changed since (RollupState.tiers_marker)."""
+
+    location = models.ForeignKey(
+        Location, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    tier = models.ForeignKey(
+        "loyalty.MembershipTier", null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("clients per tier")
+        verbose_name_plural = _("clients per tier")
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.tier_id} ({self.count})"

@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics import breakdowns, client_days, metrics
+from analytics import breakdowns, client_days, metrics, snapshots
 from analytics import lifecycle as lifecycle_changes
 from analytics.metrics import _rate, counted_visits, today
 from analytics.models import CustomerMetrics, DailyStats, DirtyDay, VisitDay
@@ -368,6 +368,7 @@ def _rebuild(*, as_of: date | None = None) -> dict:
     changes = lifecycle_changes.refresh(inputs)  # the funnel as of any day
     day_rows = client_days.rebuild(inputs[1])  # the distinct clients of any window
     del inputs
+    snapshots.refresh()  # first visits per day, clients per tier
     _changed()
     return dict(
         visit_days=days, daily=daily, clients=clients, lifecycle_changes=changes, client_days=day_rows
@@ -409,6 +410,7 @@ def rebuild_days(pairs, *, as_of: date | None = None) -> dict:
     breakdowns.refresh(pairs, as_of=as_of)  # sales by line and stylist minutes
     changes = lifecycle_changes.refresh()  # the clients' stages follow their visit days
     day_rows = client_days.rebuild_days(pairs)
+    snapshots.refresh()
     _changed()
     return dict(
         visit_days=days, daily=daily, clients=clients, lifecycle_changes=changes, client_days=day_rows
@@ -424,6 +426,7 @@ def rebuild_dirty(*, as_of: date | None = None) -> dict:
         DirtyDay.objects.filter(pk__in=[pk for pk, _loc, _d in dirty]).delete()
         if not dirty and lifecycle_changes.stale():  # a client erased, merged or moved home
             result["lifecycle_changes"] = lifecycle_changes.refresh()
+            snapshots.refresh()
             _changed()
     return result
 
@@ -541,10 +544,23 @@ def summary(*, start: date, end: date, locations=None, as_of: date | None = None
     """analytics.metrics.summary's answer from the roll-ups: constant work per day and location,
     no visit row read; cached until the roll-ups change."""
     as_of = as_of or today()
+    if gen is _LOOK_UP:
+        gen = generation()
     return cached(
         "summary",
         (start, end, where_key(locations), as_of),
-        lambda: _summary(start=start, end=end, locations=locations, as_of=as_of),
+        lambda: _summary(start=start, end=end, locations=locations, as_of=as_of, gen=gen),
+        gen=gen,
+    )
+
+
+def window_clients(*, start: date, last: date, locations=None, gen=None) -> tuple[int, int]:
+    """clients_in_window, cached under `gen` (None: not cached): the summary and the dashboard's
+    repurchase tile ask the same window once."""
+    return cached(
+        "window_clients",
+        (start, last, where_key(locations)),
+        lambda: clients_in_window(start=start, last=last, locations=locations),
         gen=gen,
     )
 
@@ -585,7 +601,28 @@ def clients_in_window(*, start: date, last: date, locations=None) -> tuple[int, 
     return _clients_in_window(where)
 
 
-def _summary(*, start: date, end: date, locations, as_of: date) -> dict:
+def _newcomers(*, start: date, last: date, locations, as_of: date) -> tuple[int, int, int]:
+    """(new clients, the 90-day cohort, those of it back within 90 days) from CustomerMetrics in
+    one query, where analytics.snapshots has no rows (SQLite, before the first refresh): the
+    cohort's first day is at least 90 days before as_of; the earliest later visit day is the
+    second one, within 90 days and by as_of."""
+    new = CustomerMetrics.objects.filter(first_day__gte=start, first_day__lte=last)
+    if locations is not None:
+        new = new.filter(first_location__in=_pks(locations))
+    old_enough = as_of - timedelta(days=90) if as_of > date.min + timedelta(days=90) else None
+    in_cohort = Q(first_day__lte=old_enough) if old_enough else Q(first_day__lt=date.min)
+    back = (
+        in_cohort
+        & Q(second_day__lte=as_of)
+        & Q(second_day__lte=ExpressionWrapper(F("first_day") + timedelta(days=90), output_field=DateField()))
+    )
+    counts = new.aggregate(
+        new=Count("pk"), cohort=Count("pk", filter=in_cohort), back=Count("pk", filter=back)
+    )
+    return counts["new"], counts["cohort"], counts["back"]
+
+
+def _summary(*, start: date, end: date, locations, as_of: date, gen=None) -> dict:
     last = min(end, as_of)
     where = Q(day__gte=start, day__lte=last)
     if locations is not None:
@@ -606,25 +643,15 @@ def _summary(*, start: date, end: date, locations, as_of: date) -> dict:
         promoters=Coalesce(Sum("promoters"), 0),
         detractors=Coalesce(Sum("detractors"), 0),
     )
-    active, repeaters = clients_in_window(start=start, last=last, locations=locations)
-    new = CustomerMetrics.objects.filter(first_day__gte=start, first_day__lte=last)
-    if locations is not None:
-        new = new.filter(first_location__in=_pks(locations))
-    # new clients, the 90-day cohort and those of it who came back, in one query: the cohort's
-    # first day is at least 90 days before as_of; the earliest later visit day is the second
-    # one, within 90 days and by as_of
-    old_enough = as_of - timedelta(days=90) if as_of > date.min + timedelta(days=90) else None
-    in_cohort = Q(first_day__lte=old_enough) if old_enough else Q(first_day__lt=date.min)
-    back = (
-        in_cohort
-        & Q(second_day__lte=as_of)
-        & Q(second_day__lte=ExpressionWrapper(F("first_day") + timedelta(days=90), output_field=DateField()))
+    active, repeaters = window_clients(start=start, last=last, locations=locations, gen=gen)
+    found = snapshots.newcomers(
+        start=start, last=last, location_ids=None if locations is None else _pks(locations), as_of=as_of
     )
-    counts = new.aggregate(
-        new=Count("pk"), cohort=Count("pk", filter=in_cohort), back=Count("pk", filter=back)
-    )
-    new_count = counts["new"]
-    revisit = _rate(counts["back"], counts["cohort"]) if counts["cohort"] else None
+    if found is not None:
+        new_count, cohort, back = found
+    else:
+        new_count, cohort, back = _newcomers(start=start, last=last, locations=locations, as_of=as_of)
+    revisit = _rate(back, cohort) if cohort else None
     visits = daily["visits"]
     revenue = Decimal(daily["revenue"]).quantize(Decimal("0.01"))
     nps = daily["nps_n"]

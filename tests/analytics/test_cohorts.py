@@ -120,7 +120,52 @@ def test_the_cohorts_are_one_query(location):
         cohorts.cohorts([location], LATER)
     assert len(ctx.captured_queries) == 1
     sql = ctx.captured_queries[0]["sql"]
-    assert "GROUP BY" in sql and "appointments_visit" not in sql and "analytics_visitday" not in sql
+    assert "appointments_visit" not in sql and "analytics_visitday" not in sql
+    # PostgreSQL: a row per first-visit day (analytics.snapshots); SQLite: the client figures grouped
+    assert ("analytics_firstvisitday" in sql) == (connection.vendor == "postgresql")
+
+
+def _cohorts_from_the_client_figures(first, last, ids) -> dict:
+    qs = CustomerMetrics.objects.filter(first_day__gte=first, first_day__lte=last)
+    if ids is not None:
+        qs = qs.filter(first_location__in=ids)
+    found = {}
+    for m in qs:
+        r = found.setdefault(m.first_day.replace(day=1), {"size": 0, "repurchased": 0, "revisited": 0})
+        back_by = min(last, m.first_day + timedelta(days=90))
+        r["size"] += 1
+        r["repurchased"] += m.second_day is not None and m.second_day <= last
+        r["revisited"] += m.second_day is not None and m.second_day <= back_by
+    return found
+
+
+def test_the_cohorts_from_the_first_visit_days_equal_those_from_the_client_figures(location, other_location):
+    """snapshots.cohort_counts and newcomers give CustomerMetrics' counts on a varied history
+    (second visits 0, 1, 30, 89, 90, 91 and 200 days on; two locations; windows ending before
+    some second visits)."""
+    from analytics import snapshots
+
+    rng = random.Random(4)
+    for i in range(40):
+        c = CustomerFactory()
+        day = LATER - timedelta(days=rng.randint(0, 500))
+        for _ in range(rng.randint(1, 4)):
+            if day <= LATER:
+                visit(c, [location, other_location][i % 2], day, "80")
+            day += timedelta(days=rng.choice([0, 1, 30, 89, 90, 91, 200]))
+    rollups.rebuild(as_of=LATER)
+    if connection.vendor != "postgresql":
+        assert snapshots.cohort_counts(first=date(2025, 1, 1), last=LATER, location_ids=None) is None
+        return
+    for last in (LATER, LATER - timedelta(days=45), LATER - timedelta(days=200)):
+        first = date(last.year - 1, last.month, 1)
+        for where in (None, [location], [location, other_location]):
+            ids = None if where is None else [x.pk for x in where]
+            fast = snapshots.cohort_counts(first=first, last=last, location_ids=ids)
+            assert fast == _cohorts_from_the_client_figures(first, last, ids), (last, where)
+            for as_of in (last, last + timedelta(days=100)):
+                expected = rollups._newcomers(start=first, last=last, locations=where, as_of=as_of)
+                assert snapshots.newcomers(start=first, last=last, location_ids=ids, as_of=as_of) == expected
 
 
 # ---- tiers ----------------------------------------------------------------------------------
@@ -236,14 +281,16 @@ def test_the_cohort_section_costs_the_same_queries_for_more_months_and_clients(
     client_as, owner, location, other_location
 ):
     def queries():
+        rollups._set_generation()  # every section computed again: a cold page each time
         with CaptureQueriesContext(connection) as ctx:
             assert client_as(owner).get("/dashboard/", {"location": "all"}).status_code == 200
         return len(ctx.captured_queries)
 
+    t = today()
+    visit(CustomerFactory(), location, t, "50")  # one visit: the roll-ups exist (cached path)
     rollups.rebuild()
     queries()  # the login's own queries
     small = queries()
-    t = today()
     for i in range(30):
         c = CustomerFactory()
         visit(c, [location, other_location][i % 2], t - timedelta(days=11 * i), "50")
@@ -445,3 +492,25 @@ def test_the_home_registry(manager):
     finally:
         home.register_home(["manager"], "analytics:dashboard", permission="accounts.view_dashboards")
     assert dashboard.DRILLS[:4] == dashboard.PERIOD_DRILLS
+
+
+def test_the_tier_counts_of_the_refresh_are_read_only_under_their_marker(location, other_location):
+    from analytics import snapshots
+
+    gold = MembershipTier.objects.get_or_create(rank=1, defaults={"name": "Gold"})[0]
+    for i in range(6):
+        c = CustomerFactory(home_location=[location, None][i % 2])
+        visit(c, [location, other_location][i % 3 % 2], today() - timedelta(days=i), "50")
+        if i % 2:
+            LoyaltyAccount.objects.create(customer=c, tier=gold)
+    rollups.rebuild()
+    _gen, marker = rollups.generation(clients=True)
+    for where in (None, [location], [other_location], [location, other_location]):
+        ids = None if where is None else [x.pk for x in where]
+        live = cohorts._tier_counts(where)
+        assert snapshots.tier_counts(ids, clients=marker) == live
+        assert cohorts._tier_counts(where, clients=marker) == live
+    assert snapshots.tier_counts(None, clients=marker + "x") is None  # a later tier change or client
+    CustomerFactory()
+    _gen, newer = rollups.generation(clients=True)
+    assert newer != marker and snapshots.tier_counts(None, clients=newer) is None
