@@ -214,6 +214,32 @@ def _entry(clients, first, first_here, location: int | None) -> np.ndarray:
     return np.where(clients["home"] == location, np.minimum(seen, first_here), first_here)
 
 
+def _entry_of_set(clients, visits, locations: tuple[int, ...]) -> np.ndarray:
+    """The same for several locations at once: a client's home among them, or a visit at any of
+    them (metrics._population with those locations)."""
+    first_here = np.full(len(clients), INF, dtype=np.int32)
+    for location in locations:
+        first_here = np.minimum(first_here, _first_at(clients, visits, location))
+    home = np.isin(clients["home"], locations)
+    return np.where(home, np.minimum(clients["seen"], first_here), first_here)
+
+
+def manager_location_sets() -> list[tuple[int, ...]]:
+    """The sets of two or more active locations that managers have ("all my locations" on their
+    dashboard and in the API): the lifecycle changes are kept for each of them too."""
+    from accounts.models import Role, StaffMember
+
+    sets: dict[int, set[int]] = {}
+    rows = StaffMember.objects.filter(is_active=True, role=Role.MANAGER, locations__is_active=True)
+    for staff_id, location_id in rows.values_list("pk", "locations"):
+        sets.setdefault(staff_id, set()).add(location_id)
+    return sorted({tuple(sorted(s)) for s in sets.values() if len(s) >= 2})
+
+
+def set_key(location_ids) -> str:
+    return ",".join(str(pk) for pk in sorted(location_ids))
+
+
 def _count(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct days, how many times each), by bincount over the span when it is short (always,
     in practice: a few thousand days), otherwise by sorting."""
@@ -249,15 +275,20 @@ def _write(rows: list[tuple]) -> None:
     for three locations and three years: 3 s through bulk_create)."""
     if connection.vendor != "postgresql":
         LifecycleChange.objects.bulk_create(
-            [LifecycleChange(location_id=loc, day=d, stage=s, delta=n) for loc, d, s, n in rows],
+            [
+                LifecycleChange(location_id=loc, locations=key, day=d, stage=s, delta=n)
+                for loc, key, d, s, n in rows
+            ],
             batch_size=2000,
         )
         return
     null = "\\N"
-    text = "".join(f"{null if loc is None else loc}\t{d.isoformat()}\t{s}\t{n}\n" for loc, d, s, n in rows)
+    text = "".join(
+        f"{null if loc is None else loc}\t{key}\t{d.isoformat()}\t{s}\t{n}\n" for loc, key, d, s, n in rows
+    )
     with connection.cursor() as cursor:
         cursor.copy_expert(
-            f"COPY {LifecycleChange._meta.db_table} (location_id, day, stage, delta) FROM STDIN",
+            f"COPY {LifecycleChange._meta.db_table} (location_id, locations, day, stage, delta) FROM STDIN",
             io.StringIO(text),
         )
 
@@ -276,13 +307,17 @@ def refresh(inputs=None) -> int:
         rows = []
         if len(clients):
             runs, first = _runs(clients, visits, metrics._thresholds())
-            scopes: list[int | None] = [None, *Location.objects.order_by("pk").values_list("pk", flat=True)]
-            for location in scopes:
-                first_here = first if location is None else _first_at(clients, visits, location)
-                entry = _entry(clients, first, first_here, location)
+            scopes: list = [None, *Location.objects.order_by("pk").values_list("pk", flat=True)]
+            sets = manager_location_sets()
+            for scope in [*scopes, *sets]:
+                if isinstance(scope, tuple):
+                    location, key, entry = None, set_key(scope), _entry_of_set(clients, visits, scope)
+                else:
+                    first_here = first if scope is None else _first_at(clients, visits, scope)
+                    location, key, entry = scope, "", _entry(clients, first, first_here, scope)
                 for (d, stage), delta in sorted(_changes(runs, entry).items()):
                     if 1 - EPOCH.toordinal() <= d <= date.max.toordinal() - EPOCH.toordinal():
-                        rows.append((location, EPOCH + timedelta(days=d), metrics.STAGES[stage], delta))
+                        rows.append((location, key, EPOCH + timedelta(days=d), metrics.STAGES[stage], delta))
                     # (before year 1 or after 9999: no date asks about it)
         _write(rows)
         RollupState.objects.update_or_create(
@@ -291,6 +326,7 @@ def refresh(inputs=None) -> int:
                 "computed_version": version,
                 "computed_at": timezone.now(),
                 "max_customer_id": int(clients["id"][-1]) if len(clients) else 0,
+                "lifecycle_sets": ";".join(set_key(x) for x in sets) if len(clients) else "",
             },
         )
     return len(rows)
@@ -310,21 +346,30 @@ def bump() -> None:
         RollupState.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
-def counts(*, as_of: date, location: int | None = None) -> dict | None:
-    """The five stage counts on as_of for the chain (location None) or one location, from the
-    changes (two small queries), or None when they are not current (never refreshed, or a client
-    erased, merged or moved since)."""
+def counts(*, as_of: date, location: int | None = None, locations=None) -> dict | None:
+    """The five stage counts on as_of for the chain (no location), one location, or a set of
+    locations a manager has (`locations`, two or more ids), from the changes (two small queries),
+    or None when they are not current (never refreshed, or a client erased, merged or moved
+    since) or not kept for that set."""
     from customers.models import Customer
 
     state = (
         RollupState.objects.filter(pk=1)
-        .values_list("version", "computed_version", "computed_at", "max_customer_id")
+        .values_list("version", "computed_version", "computed_at", "max_customer_id", "lifecycle_sets")
         .first()
     )
     if state is None or state[2] is None or state[0] != state[1]:
         return None
     rows = LifecycleChange.objects.filter(day__lte=as_of)
-    rows = rows.filter(location__isnull=True) if location is None else rows.filter(location_id=location)
+    if locations is not None:
+        key = set_key(locations)
+        if key not in state[4].split(";"):
+            return None
+        rows = rows.filter(location__isnull=True, locations=key)
+    elif location is None:
+        rows = rows.filter(location__isnull=True, locations="")
+    else:
+        rows = rows.filter(location_id=location)
     answer = dict.fromkeys(metrics.STAGES, 0)
     for stage, n in rows.values_list("stage").annotate(n=Sum("delta")).order_by().values_list("stage", "n"):
         answer[stage] += n
@@ -333,7 +378,9 @@ def counts(*, as_of: date, location: int | None = None) -> dict | None:
     if as_of < date.max:
         zone_end = datetime.combine(as_of + timedelta(days=1), time.min, timezone.get_default_timezone())
         newer = newer.filter(created_at__lt=zone_end)
-    if location is not None:
+    if locations is not None:
+        newer = newer.filter(home_location_id__in=list(locations))
+    elif location is not None:
         newer = newer.filter(home_location_id=location)
     answer["potential"] += newer.count()
     return answer

@@ -194,11 +194,15 @@ class StaffDay(models.Model):
 
 class LifecycleChange(models.Model):
     """How many clients enter (positive) or leave (negative) a lifecycle stage on a day, for the
-    chain (no location) or one location: the count at a stage on D is the sum up to D."""
+    chain (no location), one location, or a set of locations a manager has: the count at a stage
+    on D is the sum up to D."""
 
     location = models.ForeignKey(
         Location, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
+    # several locations at once (a manager's "all my locations"): their sorted ids, "3,7"; no
+    # location then. Empty with no location: the chain.
+    locations = models.CharField(max_length=200, blank=True, default="")
     day = models.DateField()
     stage = models.CharField(max_length=10)
     delta = models.IntegerField()
@@ -206,7 +210,9 @@ class LifecycleChange(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["location", "day"], include=["stage", "delta"], name="lifecyclechange_scope_day"
+                fields=["location", "locations", "day"],
+                include=["stage", "delta"],
+                name="lifecyclechange_scope_day",
             )
         ]
         verbose_name = _("lifecycle change")
@@ -230,6 +236,8 @@ class RollupState(models.Model):
     newcomers = models.BooleanField(default=False)  # FirstVisitDay built
     # the clients marker (rollups.generation) the TierCount rows were counted at
     tiers_marker = models.CharField(max_length=100, blank=True, default="")
+    # the managers' location sets the lifecycle changes were kept for ("3,7;2,5")
+    lifecycle_sets = models.TextField(blank=True, default="")
 
     class Meta:
         verbose_name = _("roll-up state")

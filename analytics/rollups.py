@@ -697,21 +697,23 @@ SELECT stage, count(*) FROM (
 
 def lifecycle(*, as_of: date, locations=None) -> dict | None:
     """analytics.metrics.lifecycle's answer from the roll-ups, or None where they cannot give
-    exactly that answer. The chain and one location: from the stage changes (analytics.lifecycle:
-    any day, two small queries) while they are current. Several locations, or the changes not
-    current: from CustomerMetrics (one scan of the clients), PostgreSQL only (SQLite keeps no
+    exactly that answer. The chain, one location or a manager's set of locations: from the stage
+    changes (analytics.lifecycle: any day, two small queries) while they are current. Other sets
+    of locations, or the changes not current: from CustomerMetrics (one scan of the clients), PostgreSQL only (SQLite keeps no
     median gap) and only when no visit day is dated after as_of (the client figures count every
     visit day, the definition only those up to as_of: a past date is answered from the raw visits)."""
     from customers.models import Customer
 
     if locations is not None and not _pks(locations):
         return None
-    if locations is None or len(_pks(locations)) == 1:
-        counts = lifecycle_changes.counts(
-            as_of=as_of, location=None if locations is None else _pks(locations)[0]
-        )
-        if counts is not None:
-            return {"as_of": as_of, **counts}
+    if locations is None:
+        counts = lifecycle_changes.counts(as_of=as_of)
+    elif len(_pks(locations)) == 1:
+        counts = lifecycle_changes.counts(as_of=as_of, location=_pks(locations)[0])
+    else:  # a manager's set of locations: kept when a manager has exactly it
+        counts = lifecycle_changes.counts(as_of=as_of, locations=_pks(locations))
+    if counts is not None:
+        return {"as_of": as_of, **counts}
     if connection.vendor != "postgresql":
         return None
     if VisitDay.objects.filter(day__gt=as_of).exists():

@@ -12,11 +12,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import Location
 from analytics import lifecycle, metrics, rollups
 from analytics.models import LifecycleChange
 from appointments.models import Visit
 from customers.models import Customer
-from tests.accounts.factories import LocationFactory
+from tests.accounts.factories import LocationFactory, StaffMemberFactory
 from tests.appointments.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,8 @@ def _history(seed: int):
     shanghai = LocationFactory(code="sh", time_zone="Asia/Shanghai")
     london = LocationFactory(code="ld", time_zone="Europe/London")
     locations = [shanghai, london]
+    LocationFactory(code="ny", time_zone="America/New_York")  # a third: the chain is not the two
+    StaffMemberFactory(role="manager", locations=locations)  # "all my locations": a set of two
     base = datetime(2025, 1, 1, tzinfo=UTC)
     clients = []
     for i in range(30):
@@ -74,13 +77,13 @@ def _days(rng):
 def _assert_same(locations, seed: int) -> None:
     rng = random.Random(seed)
     for as_of in _days(rng):
-        for where in (None, [locations[0]], [locations[1]]):
+        for where in (None, [locations[0]], [locations[1]], locations):
             raw = metrics.lifecycle(as_of=as_of, locations=where)
-            location = None if where is None else where[0].pk
-            assert lifecycle.counts(as_of=as_of, location=location) == {s: raw[s] for s in metrics.STAGES}, (
-                as_of,
-                where,
-            )
+            if where is None or len(where) == 1:
+                fast = lifecycle.counts(as_of=as_of, location=None if where is None else where[0].pk)
+            else:
+                fast = lifecycle.counts(as_of=as_of, locations=[x.pk for x in where])
+            assert fast == {s: raw[s] for s in metrics.STAGES}, (as_of, where)
             assert rollups.lifecycle(as_of=as_of, locations=where) == raw
 
 
@@ -91,9 +94,11 @@ def test_the_stage_changes_give_the_raw_lifecycle_on_any_day(seed, monkeypatch):
     rollups.rebuild(as_of=NOW.date())
     assert LifecycleChange.objects.filter(location=None).exists()
     _assert_same(locations, seed)
-    # several locations at once: the client figures or the raw visits answer, never the changes
-    both = rollups.lifecycle(as_of=date(2026, 12, 1), locations=locations)
-    assert both is None or both == metrics.lifecycle(as_of=date(2026, 12, 1), locations=locations)
+    # a set of locations no manager has: not kept (the client figures or the raw visits answer)
+    other = [locations[0], Location.objects.get(code="ny")]
+    assert lifecycle.counts(as_of=date(2026, 12, 1), locations=[x.pk for x in other]) is None
+    answer = rollups.lifecycle(as_of=date(2026, 12, 1), locations=other)
+    assert answer is None or answer == metrics.lifecycle(as_of=date(2026, 12, 1), locations=other)
 
 
 def test_a_late_void_refreshes_the_changes_with_its_day(monkeypatch):
