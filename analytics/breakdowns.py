@@ -255,7 +255,17 @@ def _length(ranges) -> float:
     return sum((b - a).total_seconds() for a, b in ranges)
 
 
-def _staff_days(pairs, as_of: date) -> int:
+def _rolled_up_availability(pairs, as_of: date) -> dict:
+    """{(location, day, staff): available minutes} of the days before as_of already rolled up:
+    a past day keeps the hours that were worked then (a later change of someone's weekly hours
+    does not rewrite last year's utilisation). Read before the rows are cleared."""
+    rows = StaffDay.objects.filter(day__lt=as_of)
+    if pairs is not None:
+        rows = rows.filter(pairs_q(pairs, location="location_id"))
+    return {(loc, d, staff): m for loc, d, staff, m in rows.values_list("location_id", "day", "staff_id", "available_minutes")}
+
+
+def _staff_days(pairs, as_of: date, kept: dict | None = None) -> int:
     booked = _booked(pairs)
     if pairs is None:
         span = _items().aggregate(first=Min("day"), last=Max("day"))
@@ -265,6 +275,10 @@ def _staff_days(pairs, as_of: date) -> int:
     else:
         days = set(pairs)
     available = (_available_sql if connection.vendor == "postgresql" else _available_python)(days)
+    if kept:  # the past days rolled up before: their minutes as they were, not today's hours'
+        rolled = {(loc, d) for loc, d, _staff in kept}
+        available = {k: m for k, m in available.items() if (k[0], k[1]) not in rolled}
+        available |= {k: m for k, m in kept.items() if m}
     StaffDay.objects.bulk_create(
         [
             StaffDay(
@@ -296,29 +310,34 @@ def _clear(pairs) -> None:
 
 def refresh(pairs=None, *, as_of: date | None = None) -> dict:
     """The sales and stylist-minutes roll-ups of these (location_id, day) pairs, or of
-    everything (None). Runs inside the caller's transaction (analytics.rollups). Returns the
-    row counts."""
+    everything (None). Runs inside the caller's transaction (analytics.rollups). Minutes
+    available on a day before as_of that was rolled up before are kept (the hours worked then);
+    booked minutes are always recomputed. Returns the row counts."""
     if pairs is not None:
         pairs = set(pairs)
         if not pairs:
             return {"sales": 0, "staff_days": 0}
+    as_of = as_of or today()
+    kept = _rolled_up_availability(pairs, as_of)
     _clear(pairs)
     sales = insert_select(SalesDay, SALES_FIELDS, _lines(pairs))
     sales += insert_select(SalesDay, SALES_FIELDS, _unallocated(pairs))
-    staff_days = _staff_days(pairs, as_of or today())
+    staff_days = _staff_days(pairs, as_of, kept)
     return {"sales": sales, "staff_days": staff_days}
 
 
 def mark_appointment_dirty(event) -> None:
     """A booking, a move, a cancellation or a no-show changes its day's booked minutes (and its
-    booking counters): mark the (location, local day) it now starts on. A move's old day waits
-    for the nightly rebuild (the event carries only where the appointment is now)."""
+    booking counters): mark the (location, local day) it now starts on, and for a move the day it
+    started on before (the event's moved_from)."""
     from analytics.models import DirtyDay
 
     appointment = Appointment.objects.select_related("location").filter(pk=event.appointment_id).first()
     if appointment is not None:
-        day = appointment.start.astimezone(appointment.location.tz).date()
-        DirtyDay.objects.get_or_create(location_id=appointment.location_id, day=day)
+        zone = appointment.location.tz
+        starts = [appointment.start, *([event.moved_from] if getattr(event, "moved_from", None) else [])]
+        for day in {start.astimezone(zone).date() for start in starts}:
+            DirtyDay.objects.get_or_create(location_id=appointment.location_id, day=day)
 
 
 # ---- reading them for the dashboard -------------------------------------------------------------

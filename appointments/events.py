@@ -14,6 +14,7 @@ card, selling a package, merging clients) use the in-transaction registries inst
 (appointments.payments, appointments.line_kinds, customers.services.merge)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -41,6 +42,7 @@ class AppointmentEvent(Event):
     customer_id: int
     location_id: int
     version: int  # reminders key on (appointment, kind, version): a move bumps it
+    moved_from: datetime | None = None  # MOVED: where it started before (the old day's figures)
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ unsubscribe = bus.unsubscribe
 listening = bus.listening
 
 
-def appointment_event(kind: str, appointment, *, by) -> None:
-    """Emit `kind` for `appointment` (its version must be the saved one, not an F())."""
+def appointment_event(kind: str, appointment, *, by, moved_from: datetime | None = None) -> None:
+    """Emit `kind` for `appointment` (its version must be the saved one, not an F()); for MOVED,
+    `moved_from` is its start before the move."""
     if kind not in APPOINTMENT_KINDS:
         raise ValueError(f"not an appointment event: {kind!r}")
     bus.emit(
@@ -70,6 +73,7 @@ def appointment_event(kind: str, appointment, *, by) -> None:
             customer_id=appointment.customer_id,
             location_id=appointment.location_id,
             version=appointment.version,
+            moved_from=moved_from,
         )
     )
 

@@ -212,10 +212,11 @@ def appointment_move(
     # their own old positions while they are updated one by one.
     _release(appointment)
     save_items(appointment, planned)
+    moved_from = appointment.start
     appointment.start = min(p.start for p in planned)
     appointment.end = max(p.end for p in planned)
     _bump_version(appointment, ["start", "end"])
-    events.appointment_event(events.MOVED, appointment, by=by)
+    events.appointment_event(events.MOVED, appointment, by=by, moved_from=moved_from)
     return appointment
 
 

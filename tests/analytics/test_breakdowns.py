@@ -34,7 +34,10 @@ from customers.models import AccessLog, Customer
 from customers.privacy import display_phone
 from tests.accounts.factories import LocationFactory, StaffMemberFactory
 from tests.analytics.test_dashboard import SHANGHAI, today
+from tests.appointments import fixtures_core
 from tests.appointments.factories import CustomerFactory, ServiceCategoryFactory, ServiceFactory
+
+salon = fixtures_core.salon  # the booking tests' salon: opening hours, a stylist's week, a cut
 
 pytestmark = pytest.mark.django_db
 
@@ -333,6 +336,46 @@ def test_utilisation_is_empty_without_hours_and_time_off_takes_its_share(locatio
     assert rows["Free"]["rate_text"] == "—"
 
 
+def test_a_past_day_keeps_the_hours_worked_then_when_the_weekly_hours_change(location):
+    """Rolled up on 6 May with the stylist working 09:00–18:00 on Wednesdays; the hours then
+    change to 10:00–12:00. The next rebuilds (nightly, and a dirty refresh of 6 May) keep 6 May's
+    540 available minutes; a Wednesday still ahead (13 May) takes the new hours."""
+    day, later = date(2026, 5, 6), date(2026, 5, 13)
+    stylist = StaffMemberFactory(role="stylist", locations=[location], display_name="Lin")
+    hours = WorkingHours.objects.create(
+        staff=stylist, location=location, weekday=day.weekday(), start=time(9), end=time(18)
+    )
+    service, client = ServiceFactory(), CustomerFactory()
+    for d in (day, later):
+        at = datetime.combine(d, time(10), SHANGHAI)
+        a = Appointment.objects.create(
+            customer=client, location=location, start=at, end=at + timedelta(hours=1)
+        )
+        AppointmentItem.objects.create(
+            appointment=a,
+            service=service,
+            staff=stylist,
+            start=at,
+            end=at + timedelta(hours=1),
+            busy_until=at + timedelta(hours=1),
+            price=1,
+        )
+
+    def available(d):
+        return StaffDay.objects.get(location=location, day=d, staff=stylist).available_minutes
+
+    rollups.rebuild(as_of=day)
+    assert (available(day), available(later)) == (540, 540)
+    hours.start, hours.end = time(10), time(12)
+    hours.save()
+    rollups.rebuild(as_of=day + timedelta(days=1))
+    assert (available(day), available(later)) == (540, 120)
+    rollups.rebuild_days({(location.pk, day)}, as_of=day + timedelta(days=1))
+    assert available(day) == 540
+    rollups.rebuild_days({(location.pk, later)}, as_of=day + timedelta(days=1))
+    assert available(later) == 120
+
+
 def test_an_appointment_change_marks_its_local_day_dirty(
     location, stylist, django_capture_on_commit_callbacks
 ):
@@ -345,6 +388,29 @@ def test_an_appointment_change_marks_its_local_day_dirty(
     with django_capture_on_commit_callbacks(execute=True):
         events.appointment_event(events.CANCELLED, appointment, by=None)
     assert list(DirtyDay.objects.values_list("location_id", "day")) == [(location.pk, date(2026, 3, 2))]
+
+
+def test_a_move_marks_the_day_it_left_and_the_day_it_went_to(
+    location, stylist, salon, django_capture_on_commit_callbacks
+):
+    """Moved through the booking service from one day to three days later: both days' booked
+    minutes and counters are recomputed by the next refresh, not only the new one's."""
+    from appointments.services import BookingItem, appointment_book, appointment_move
+    from tests.appointments.fixtures_core import DAY
+
+    shop = salon
+    appointment = appointment_book(
+        customer=CustomerFactory(),
+        location=location,
+        items=[BookingItem(service=shop.cut, staff=stylist, start=shop.at(11))],
+        source="front_desk",
+        booked_by=None,
+    )
+    DirtyDay.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_move(appointment=appointment, new_start=shop.at(11, day=DAY + timedelta(days=3)), by=None)
+    days = set(DirtyDay.objects.filter(location=location).values_list("day", flat=True))
+    assert days == {DAY, DAY + timedelta(days=3)}
 
 
 # ---- the dashboard and the lists behind it ------------------------------------------------------
