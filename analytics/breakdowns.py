@@ -262,7 +262,10 @@ def _rolled_up_availability(pairs, as_of: date) -> dict:
     rows = StaffDay.objects.filter(day__lt=as_of)
     if pairs is not None:
         rows = rows.filter(pairs_q(pairs, location="location_id"))
-    return {(loc, d, staff): m for loc, d, staff, m in rows.values_list("location_id", "day", "staff_id", "available_minutes")}
+    return {
+        (loc, d, staff): m
+        for loc, d, staff, m in rows.values_list("location_id", "day", "staff_id", "available_minutes")
+    }
 
 
 def _staff_days(pairs, as_of: date, kept: dict | None = None) -> int:
