@@ -64,18 +64,27 @@ class FitError(ValueError):
 # ---- BG/NBD ---------------------------------------------------------------------------------------
 
 
-def _bgnbd_ll(r, alpha, a, b, x, t_x, T) -> np.ndarray:
-    """Each client's log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
+def _bgnbd_ll_and_gradient(log_params, x, t_x, T, w) -> tuple[float, np.ndarray]:
+    """The weighted log-likelihood and its gradient in the log-parameters (digamma terms of the
+    gamma functions; the two-branch sum through its softmax weights): L-BFGS-B then needs one
+    evaluation per step instead of five."""
+    r, alpha, a, b = np.exp(log_params)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
+    log_aT, log_at = np.log(alpha + T), np.log(alpha + t_x)
+    a3 = -(r + x) * log_aT
     repeat = x > 0
-    a4 = np.where(
-        repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    b_x1 = np.where(repeat, b + x - 1, 1.0)
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_at, -np.inf)
+    both = np.logaddexp(a3, a4)
+    w3, w4 = np.exp(a3 - both), np.exp(a4 - both)  # w4 = 0 without a repeat visit
+    psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + x)
+    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * log_aT - w4 * log_at
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = psi_ab - psi_abx + w4 / a
+    d_b = psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w4 / b_x1
+    gradient = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b])
+    return float(w @ (a1 + a2 + both)), gradient
 
 
 def _weights(summary: Summary) -> np.ndarray:
@@ -92,17 +101,19 @@ def fit_bgnbd(summary: Summary, *, start: BGNBD | None = None) -> BGNBD:
     total = w.sum()
 
     def negative(log_params):
-        r, alpha, a, b = np.exp(log_params)
-        ll = _bgnbd_ll(r, alpha, a, b, x, t_x, T)
-        return -(w @ ll) / total
+        ll, gradient = _bgnbd_ll_and_gradient(log_params, x, t_x, T, w)
+        return -ll / total, -gradient / total
 
     x0 = np.log([start.r, start.alpha, start.a, start.b]) if start else np.zeros(4)
     result = optimize.minimize(
-        negative, x0, method="L-BFGS-B", bounds=[(-12, 12)] * 4, options={"maxiter": 2000}
+        negative, x0, jac=True, method="L-BFGS-B", bounds=[(-12, 12)] * 4, options={"maxiter": 2000}
     )
     if not result.success:  # L-BFGS-B sometimes stops on a flat stretch: polish with Nelder-Mead
         polished = optimize.minimize(
-            negative, result.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10}
+            lambda u: negative(u)[0],
+            result.x,
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10},
         )
         if polished.fun <= result.fun:
             result = polished
@@ -176,16 +187,26 @@ def fit_gamma_gamma(summary: Summary, *, start: GammaGamma | None = None) -> Gam
     w = _weights(summary)[keep]
     total = w.sum()
 
+    log_m, log_x = np.log(mon), np.log(x)
+
     def negative(log_params):
         p, q, v = np.exp(log_params)
-        return -(w @ _gg_ll(p, q, v, x, mon)) / total
+        px, xm_v = p * x, x * mon + v
+        psi = special.digamma(px + q)
+        d_p = x * (psi - special.digamma(px) + log_m + log_x - np.log(xm_v))
+        d_q = psi - special.digamma(q) + np.log(v) - np.log(xm_v)
+        d_v = q / v - (px + q) / xm_v
+        gradient = np.array([w @ d_p * p, w @ d_q * q, w @ d_v * v])
+        return -(w @ _gg_ll(p, q, v, x, mon)) / total, -gradient / total
 
     x0 = np.log([start.p, start.q, start.v]) if start else np.log([1.0, 1.0, max(float(np.median(mon)), 1.0)])
     result = optimize.minimize(
-        negative, x0, method="L-BFGS-B", bounds=[(-12, 16)] * 3, options={"maxiter": 2000}
+        negative, x0, jac=True, method="L-BFGS-B", bounds=[(-12, 16)] * 3, options={"maxiter": 2000}
     )
     if not result.success:
-        polished = optimize.minimize(negative, result.x, method="Nelder-Mead", options={"maxiter": 4000})
+        polished = optimize.minimize(
+            lambda u: negative(u)[0], result.x, method="Nelder-Mead", options={"maxiter": 4000}
+        )
         if polished.fun <= result.fun:
             result = polished
     p, q, v = np.exp(result.x)
