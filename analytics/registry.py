@@ -26,7 +26,9 @@ def _refresh(pairs: set) -> None:
     from analytics.rollups import rebuild_days
 
     try:
-        rebuild_days(pairs)  # the dirty marks stay: a checkout racing this refresh is not lost
+        # the dirty marks stay (a checkout racing this refresh is not lost) and the next dirty run
+        # redoes these days with the whole-chain figures, too slow for the merge's request
+        rebuild_days(pairs, whole_chain=False)
     except Exception:  # the merge has committed; the nightly or the dirty run catches up
         log.exception("analytics: refreshing the roll-ups after a merge failed; left for --dirty")
 
