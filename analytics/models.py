@@ -238,6 +238,9 @@ class RollupState(models.Model):
     tiers_marker = models.CharField(max_length=100, blank=True, default="")
     # the managers' location sets the lifecycle changes were kept for ("3,7;2,5")
     lifecycle_sets = models.TextField(blank=True, default="")
+    # every rebuild and refresh of the roll-ups adds one (analytics.rollups.generation: the
+    # dashboards' cache answers only under the current one)
+    generation = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("roll-up state")

@@ -39,7 +39,7 @@ from django.utils import timezone
 from analytics import breakdowns, client_days, metrics, snapshots
 from analytics import lifecycle as lifecycle_changes
 from analytics.metrics import _rate, counted_visits, today
-from analytics.models import CustomerMetrics, DailyStats, DirtyDay, VisitDay
+from analytics.models import CustomerMetrics, DailyStats, DirtyDay, RollupState, VisitDay
 from analytics.sql import LocalDate, insert_select, pairs_q
 from appointments.models import Appointment, AppointmentStatus, Visit
 from appointments.selectors import visits_counted
@@ -462,38 +462,42 @@ def _set_generation() -> None:
 
 
 def _changed() -> None:
-    """The roll-ups changed: no cached answer computed from the old ones is read again."""
+    """The roll-ups changed: no cached answer computed from the old ones is read again (the
+    database counter moves with this transaction; the cache token at once and at its commit)."""
+    if not RollupState.objects.filter(pk=1).update(generation=F("generation") + 1):
+        RollupState.objects.create(pk=1, generation=1)
     _set_generation()
     transaction.on_commit(_set_generation)  # and none computed while this transaction ran
 
 
-CLIENTS_MARKER_SQL = """SELECT max(d.computed_at), count(d.id),
-    (SELECT max(id) FROM customers_customer), (SELECT max(id) FROM loyalty_tierchange),
-    (SELECT version FROM analytics_rollupstate WHERE id = 1)
-FROM analytics_dailystats d"""
+# One row that no rebuild truncates: while the nightly rebuild holds its tables (TRUNCATE, ~2
+# minutes at a million clients), this still answers at once, so every page cached from the
+# previous roll-ups keeps being served until the new ones commit.
+CLIENTS_MARKER_SQL = """SELECT s.generation,
+    (SELECT max(id) FROM customers_customer), (SELECT max(id) FROM loyalty_tierchange), s.version
+FROM (SELECT 1 AS one) AS o LEFT JOIN analytics_rollupstate s ON s.id = 1"""
 
 
 def generation(*, clients: bool = False):
-    """The roll-ups' current generation, or None when nothing should be cached (no daily
-    figures yet, or no cache). With `clients`: (generation, clients marker), in the same one
-    query: the marker (the newest client and tier change, two index lookups) is what the
-    sections read from the clients and their tiers are cached under too (dashboard.funnel,
-    cohorts.tiers): a new client, a tier change, an erasure, a merge or a move of home location
-    (analytics.lifecycle's version) counts at once."""
+    """The roll-ups' current generation, or None when nothing should be cached (never rolled up,
+    or no cache). With `clients`: (generation, clients marker), in the same one query: the
+    marker (the newest client and tier change, two index lookups) is what the sections read
+    from the clients and their tiers are cached under too (dashboard.funnel, cohorts.tiers): a new
+    client, a tier change, an erasure, a merge or a move of home location (analytics.lifecycle's
+    version) counts at once. Reads only RollupState's row (never blocked by a rebuild)."""
     if clients:
         with connection.cursor() as cursor:
             cursor.execute(CLIENTS_MARKER_SQL)
-            at, n, newest_client, newest_change, erasures = cursor.fetchone()
-        marker = {"at": at, "n": n}
+            counter, newest_client, newest_change, erasures = cursor.fetchone()
         newest = f"{newest_client}:{newest_change}:{erasures}"
     else:
-        marker = DailyStats.objects.aggregate(at=Max("computed_at"), n=Count("pk"))
-    gen = _generation(marker)
+        counter = RollupState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    gen = _generation(counter)
     return (gen, newest) if clients else gen
 
 
-def _generation(marker: dict) -> str | None:
-    if marker["at"] is None:
+def _generation(counter: int | None) -> str | None:
+    if not counter:
         return None
     try:
         token = cache.get(GENERATION_KEY)
@@ -505,8 +509,7 @@ def _generation(marker: dict) -> str | None:
         return None
     if token is None:
         return None
-    # str(): the raw marker query gives a datetime on PostgreSQL, text on SQLite (the quick start)
-    return f"{token}:{marker['at']}:{marker['n']}"
+    return f"{token}:{counter}"
 
 
 def _pks(locations) -> list[int]:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.db.models import DateField, Func, Q
@@ -49,8 +50,12 @@ def install() -> None:
 
 def insert_select(model, fields: list[str], qs) -> int:
     """INSERT INTO model's table (fields' columns) the rows of `qs` (its values() in that order),
-    in one statement, without reading them into Python. Returns the row count."""
-    sql, params = qs.query.sql_with_params()
+    in one statement, without reading them into Python. Returns the row count (0 for a queryset
+    that can match nothing, e.g. filtered on an empty list: Django raises EmptyResultSet)."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return 0
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
     with connection.cursor() as cursor:

@@ -3,6 +3,8 @@ numbers cached and uncached, never a stale one after a rebuild, a refresh of dir
 client or a tier change, each language's own labels from a warm cache, the pre-warm after a
 refresh (analytics.tasks) and the page without Redis."""
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -174,13 +176,18 @@ def test_the_page_answers_when_redis_is_stopped(on_own_redis, client_as, manager
     assert numbers(response) == numbers(cached)
 
 
-def test_the_generation_marker_takes_the_latest_figures_as_either_database_gives_them():
-    # the raw marker query gives a datetime on PostgreSQL and text on SQLite (the quick start,
-    # where the dashboard once failed on it)
-    from datetime import UTC, datetime
+def test_the_generation_moves_with_every_rebuild_and_refresh_of_the_roll_ups(location):
+    """The marker is RollupState's counter (an integer on either database; the quick start's
+    SQLite once failed on a date marker): none before the first roll-up, then one more for every
+    rebuild and every refresh of dirty days."""
+    from analytics.models import RollupState
 
-    as_datetime = rollups._generation({"at": datetime(2026, 12, 4, 3, 30, tzinfo=UTC), "n": 7})
-    as_text = rollups._generation({"at": "2026-12-04 03:30:00", "n": 7})
-    assert as_datetime is not None and as_datetime.endswith(":7")
-    assert as_text is not None and "2026-12-04 03:30:00" in as_text
-    assert rollups._generation({"at": None, "n": 0}) is None  # nothing rolled up yet: no cache
+    assert rollups._generation(None) is None and rollups._generation(0) is None  # never rolled up
+    before = RollupState.objects.get().generation  # (the history fixture rolled up already)
+    rollups.rebuild()
+    first = RollupState.objects.get().generation
+    assert first == before + 1
+    assert rollups.generation().endswith(f":{first}")
+    rollups.rebuild_days({(location.pk, date(2026, 3, 2))})
+    assert RollupState.objects.get().generation == first + 1
+    assert rollups.generation().endswith(f":{first + 1}")

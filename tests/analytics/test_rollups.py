@@ -372,3 +372,32 @@ def test_a_dirty_refresh_keeps_the_clients_last_rfm_scores():
     figures = CustomerMetrics.objects.get(customer=clients[0])
     assert figures.visits == 2
     assert (figures.recency_score, figures.frequency_score, figures.monetary_score) == before[clients[0].pk]
+
+
+@pytest.mark.postgres
+def test_the_generation_answers_while_a_rebuild_holds_the_roll_ups():
+    """The nightly rebuild TRUNCATEs the roll-ups inside its transaction (readers of them wait
+    until it commits, ~2 minutes at a million clients). The generation is read from RollupState
+    alone, so pages cached from the previous roll-ups are still served meanwhile."""
+    import psycopg2
+    from django.db import OperationalError, transaction
+
+    from analytics.models import DailyStats, RollupState
+
+    RollupState.objects.create(pk=1, generation=7)  # rolled up seven times before
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+    )
+    try:
+        with other.cursor() as cursor:  # the rebuild, mid-way
+            cursor.execute("SET lock_timeout = '5s'")
+            cursor.execute("TRUNCATE analytics_dailystats, analytics_visitday, analytics_customermetrics")
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '2s'")
+        assert rollups.generation(clients=True)[0].endswith(":7")  # answered at once
+        with pytest.raises(OperationalError), transaction.atomic():  # a roll-up table itself waits
+            DailyStats.objects.count()
+    finally:
+        other.rollback()
+        other.close()
