@@ -4,8 +4,10 @@
 The summary answers from the roll-ups (analytics.rollups.summary, cached until they change; the
 tests prove it equal to the raw definitions of analytics.metrics, for any as_of), so it is as
 fresh as the last `compute_analytics` (nightly) or `--dirty` run (every few minutes). The
-lifecycle answers from CustomerMetrics when that gives exactly the definition's answer (no visit
-day after as_of: today's question), otherwise from the raw visits (a past date)."""
+lifecycle answers from the roll-ups' stage changes for the chain, one location or a manager's
+set of locations, on any date (analytics.lifecycle); otherwise, and right after an erasure, a
+merge or a move of home location, from CustomerMetrics when that gives exactly the definition's
+answer (no visit day after as_of), else from the raw visits."""
 
 from datetime import date, datetime
 
