@@ -144,12 +144,42 @@ def p_alive(m: BGNBD, summary: Summary) -> np.ndarray:
 
 def expected_visits(m: BGNBD, summary: Summary, days: float) -> np.ndarray:
     """E[visit days in the next `days` | x, t_x, T] (the paper's eq. 10)."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (summary.x, summary.t_x, summary.T))
+    return expected_visits_if_alive(m, summary, days) * p_alive(m, summary)
+
+
+def expected_visits_if_alive(m: BGNBD, summary: Summary, days: float) -> np.ndarray:
+    """E[visit days in the next `days` | x, t_x, T, still a client]: eq. 10 without its P(alive)
+    factor (what is lost if the client has gone: the at-risk list's value at risk)."""
+    x, T = np.asarray(summary.x, dtype=float), np.asarray(summary.T, dtype=float)
     r, alpha, a, b = m.r, m.alpha, m.a, m.b
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, days / (alpha + T + days))
     first = (a + b + x - 1) / (a - 1)
     second = 1 - hyp * ((alpha + T) / (alpha + T + days)) ** (r + x)
-    return first * second * p_alive(m, summary)
+    return first * second
+
+
+def p_return(m: BGNBD, summary: Summary, days: float) -> np.ndarray:
+    """P(at least one visit day in the next `days` | x, t_x, T): alive, and then (the visit rate's
+    posterior is Gamma(r + x, alpha + T), and a client can only drop out after a visit) a first
+    visit within `days`. The calibration compares it with the share who really came back."""
+    x, T = np.asarray(summary.x, dtype=float), np.asarray(summary.T, dtype=float)
+    none_if_alive = np.exp((m.r + x) * (np.log(m.alpha + T) - np.log(m.alpha + T + days)))
+    return p_alive(m, summary) * (1 - none_if_alive)
+
+
+def compress(summary: Summary, *, spend: bool = False) -> Summary:
+    """The distinct (x, t_x, T) rows (with `spend`: (x, mean repeat spend) rows) with `weights`
+    counting the clients on each: the same likelihood from about half the rows at a million
+    clients (visit days are whole days, so many clients share a row)."""
+    if spend:
+        keys = np.column_stack([summary.x, summary.monetary])
+    else:
+        keys = np.column_stack([summary.x, summary.t_x, summary.T])
+    rows, counts = np.unique(keys, axis=0, return_counts=True)
+    if spend:
+        zeros = np.zeros(len(rows))
+        return Summary(x=rows[:, 0], t_x=zeros, T=zeros, monetary=rows[:, 1], weights=counts)
+    return Summary(x=rows[:, 0], t_x=rows[:, 1], T=rows[:, 2], weights=counts)
 
 
 def expected_visits_new(m: BGNBD, days: float) -> float:

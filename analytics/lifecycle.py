@@ -74,9 +74,10 @@ def _local_day_sql(column: str) -> str:
 
 def read_inputs():
     """(clients, days): the existing clients as arrays sorted by id (id, first-seen day, home
-    location or 0) and every VisitDay row (client id, location, day), days since EPOCH (a
+    location or 0) and every VisitDay row (client id, location, day, revenue), days since EPOCH (a
     million clients' five million visit days in ~80 MB). Read once per refresh, for the
-    lifecycle changes and the clients of each day (analytics.client_days)."""
+    lifecycle changes, the clients of each day (analytics.client_days) and the churn model
+    (analytics.churn)."""
     if connection.vendor == "postgresql":
         clients = _copy_binary(
             f"SELECT id, {_local_day_sql('created_at')}::int4, coalesce(home_location_id, 0)::int4"
@@ -84,9 +85,9 @@ def read_inputs():
             [("id", ">i8"), ("seen", ">i4"), ("home", ">i4")],
         )
         days = _copy_binary(
-            "SELECT customer_id, location_id::int4, (day - DATE '1970-01-01')::int4"
+            "SELECT customer_id, location_id::int4, (day - DATE '1970-01-01')::int4, revenue::float8"
             f" FROM {VisitDay._meta.db_table}",
-            [("client", ">i8"), ("location", ">i4"), ("day", ">i4")],
+            [("client", ">i8"), ("location", ">i4"), ("day", ">i4"), ("revenue", ">f8")],
         )
     else:  # the quick start (SQLite): the same arrays through the ORM
         from customers.models import Customer
@@ -99,10 +100,12 @@ def read_inputs():
         ).reshape(-1)
         days = np.array(
             [
-                (c, loc, (d - EPOCH).days)
-                for c, loc, d in VisitDay.objects.values_list("customer_id", "location_id", "day")
+                (c, loc, (d - EPOCH).days, float(r))
+                for c, loc, d, r in VisitDay.objects.values_list(
+                    "customer_id", "location_id", "day", "revenue"
+                )
             ],
-            dtype=[("client", "i8"), ("location", "i4"), ("day", "i4")],
+            dtype=[("client", "i8"), ("location", "i4"), ("day", "i4"), ("revenue", "f8")],
         ).reshape(-1)
     return clients, days
 

@@ -7,6 +7,7 @@ compute_analytics`, nightly, and refreshed for a day when one of its visits chan
 
 Every figure read from them equals the raw definition of METRICS.md (tests/analytics)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -314,3 +315,174 @@ class TierCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} {self.tier_id} ({self.count})"
+
+
+# ---- the churn and value model (analytics.churn, analytics.clv) ---------------------------------
+
+
+class ChurnModel(models.Model):
+    """One fit of METRICS.md's churn and value model (BG/NBD and Gamma-Gamma) as of a day. Every
+    fit is kept: the clients are scored with the newest one that converged (a fit that fails
+    keeps the last good model, and the dashboard says so), and the calibration section compares
+    what the model fitted a quarter ago predicted with what happened since."""
+
+    as_of = models.DateField(_("as of"), db_index=True)
+    fitted_at = models.DateTimeField(_("fitted"))
+    r = models.FloatField()
+    alpha = models.FloatField()  # per day
+    a = models.FloatField()
+    b = models.FloatField()
+    p = models.FloatField(null=True)  # Gamma-Gamma: null when there was no paid repeat visit
+    q = models.FloatField(null=True)
+    v = models.FloatField(null=True)
+    converged = models.BooleanField(_("converged"))
+    spend_converged = models.BooleanField(default=False)
+    n_customers = models.PositiveIntegerField(_("clients"))
+    log_likelihood = models.FloatField(null=True)
+    seconds = models.FloatField(default=0)  # the fit's wall time
+    note = models.CharField(max_length=300, blank=True)  # why it did not converge
+    # what the model fitted a quarter before predicted, against what happened (analytics.churn.calibrate)
+    calibration = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-as_of", "-pk"]
+        verbose_name = _("churn model")
+        verbose_name_plural = _("churn models")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} r={self.r:.4g} alpha={self.alpha:.4g} a={self.a:.4g} b={self.b:.4g}"
+
+
+class ChurnScore(models.Model):
+    """Per client with a visit day, the scores of the current churn model as of its day:
+    P(alive), expected visit days in 90 days, expected spend per visit day, the expected value of
+    the next 365 days, and the value at risk (the 365-day value of the client if still a client,
+    times the chance they are not): the at-risk list sorts by it."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="churn", db_constraint=False
+    )
+    p_alive = models.FloatField()
+    expected_visits_90d = models.FloatField()
+    expected_spend = models.FloatField(null=True)  # per visit day; null where the model has no finite mean
+    clv_365d = models.FloatField(null=True)
+    value_at_risk = models.FloatField(null=True)
+    as_of = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["p_alive"], name="churnscore_p_alive"),
+            models.Index(models.F("value_at_risk").desc(nulls_last=True), name="churnscore_value_at_risk"),
+        ]
+        verbose_name = _("churn score")
+        verbose_name_plural = _("churn scores")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.p_alive:.3f}"
+
+
+# ---- win-back and birthday campaigns (analytics.campaigns) ---------------------------------------
+
+
+class Campaign(models.Model):
+    """A manager's win-back (沉睡唤醒) or birthday campaign: an audience, a coupon, a message kind
+    and channel. At launch a random holdout (default 10%) of the clients who can be reached is
+    drawn and gets nothing; the others get the coupon and the message through the outbox, keyed
+    by (campaign, client). The campaign page compares the two groups' returns and revenue."""
+
+    class Kind(models.TextChoices):
+        WINBACK = "winback", _("Win-back")
+        BIRTHDAY = "birthday", _("Birthday")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        LAUNCHING = "launching", _("Launching")
+        LAUNCHED = "launched", _("Launched")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WINBACK)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # the audience: every filter given must hold (empty: no condition)
+    locations = models.ManyToManyField(Location, blank=True, related_name="+", verbose_name=_("locations"))
+    stages = models.JSONField(_("lifecycle stages"), default=list, blank=True)
+    at_risk = models.BooleanField(_("at risk only"), default=False)
+    min_clv = models.DecimalField(_("expected 365-day value at least"), **MONEY, null=True, blank=True)
+    min_monetary_score = models.PositiveSmallIntegerField(
+        _("spending score at least (1-5)"), null=True, blank=True
+    )
+    tags = models.ManyToManyField("customers.Tag", blank=True, related_name="+", verbose_name=_("tags"))
+    tiers = models.ManyToManyField(
+        "loyalty.MembershipTier", blank=True, related_name="+", verbose_name=_("membership tiers")
+    )
+    last_service = models.ForeignKey(
+        "appointments.Service",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("last service"),
+    )
+    birthday_within_days = models.PositiveSmallIntegerField(
+        _("birthday within (days)"), null=True, blank=True
+    )
+    # the offer and the message
+    coupon_value = models.DecimalField(_("coupon value"), **MONEY, null=True, blank=True)
+    coupon_min_spend = models.DecimalField(_("coupon minimum spend"), **MONEY, default=0)
+    coupon_valid_days = models.PositiveSmallIntegerField(_("coupon valid for (days)"), default=30)
+    message_kind = models.CharField(_("message"), max_length=40)
+    channel = models.CharField(_("channel"), max_length=8, blank=True)  # empty: the best one per client
+    holdout_share = models.DecimalField(_("holdout share"), max_digits=4, decimal_places=3, default=0.1)
+    seed = models.BigIntegerField(default=0)  # the holdout draw's
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+    launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    excluded = models.JSONField(default=dict, blank=True)  # at launch: {reason: count}
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(holdout_share__gte=0) & models.Q(holdout_share__lt=1),
+                name="campaign_holdout_share_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignMember(models.Model):
+    """A client of a campaign: picked by hand into a draft (from the at-risk list), then at
+    launch in the group that gets the offer or in the holdout."""
+
+    class Group(models.TextChoices):
+        PICKED = "picked", _("Picked")
+        SENT = "sent", _("Sent")
+        HOLDOUT = "holdout", _("Holdout")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    group = models.CharField(max_length=8, choices=Group.choices)
+    coupon = models.ForeignKey(
+        "loyalty.Coupon", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        "messaging.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="campaignmember_unique")]
+        indexes = [models.Index(fields=["campaign", "group"])]
+        verbose_name = _("campaign client")
+        verbose_name_plural = _("campaign clients")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.customer_id} {self.group}"

@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from analytics import breakdowns, client_days, metrics, snapshots
+from analytics import breakdowns, churn, client_days, metrics, snapshots
 from analytics import lifecycle as lifecycle_changes
 from analytics.metrics import _rate, counted_visits, today
 from analytics.models import CustomerMetrics, DailyStats, DirtyDay, RollupState, VisitDay
@@ -367,11 +367,18 @@ def _rebuild(*, as_of: date | None = None) -> dict:
     inputs = lifecycle_changes.read_inputs()  # the visit days and clients, read once for both:
     changes = lifecycle_changes.refresh(inputs)  # the funnel as of any day
     day_rows = client_days.rebuild(inputs[1])  # the distinct clients of any window
+    model = churn.refresh(as_of, inputs[1])  # fit, score every client, calibrate
     del inputs
     snapshots.refresh()  # first visits per day, clients per tier
     _changed()
     return dict(
-        visit_days=days, daily=daily, clients=clients, lifecycle_changes=changes, client_days=day_rows
+        visit_days=days,
+        daily=daily,
+        clients=clients,
+        lifecycle_changes=changes,
+        client_days=day_rows,
+        churn_scores=model["scored"],
+        churn_converged=model["converged"],
     )
 
 

@@ -534,6 +534,8 @@ ANALYTICS_LOST_FACTOR = env.float("ANALYTICS_LOST_FACTOR", default=4)
 ANALYTICS_NEW_DAYS = env.int("ANALYTICS_NEW_DAYS", default=60)
 # A client with at least this many visits in 12 months is "high frequency" (docs/metrics.md).
 ANALYTICS_HIGH_FREQUENCY_VISITS = env.int("ANALYTICS_HIGH_FREQUENCY_VISITS", default=6)
+# the at-risk list (流失预警): P(alive) below this, or dormant
+ANALYTICS_AT_RISK_P_ALIVE = env.float("ANALYTICS_AT_RISK_P_ALIVE", default=0.5)
 
 # ---- Feedback (docs/feedback.md) ---------------------------------------------------------------
 # A survey after every completed visit with a service, sent this long after checkout (quiet
