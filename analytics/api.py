@@ -14,13 +14,14 @@ from datetime import date, datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import locations_for, sees_all_locations
 from accounts.models import Location
-from analytics import metrics, rollups
+from analytics import at_risk, churn, metrics, rollups
+from customers.selectors import customer_get
 
 PERMISSION = "accounts.view_dashboards"
 
@@ -136,3 +137,103 @@ class MetricsLifecycleApi(APIView):
             as_of=as_of, locations=locations
         )
         return Response(LifecycleOutput({**data, "location": location.code if location else None}).data)
+
+
+# ---- the churn and value model ------------------------------------------------------------------
+
+
+class LatestFitOutput(serializers.Serializer):
+    as_of = serializers.DateField()
+    converged = serializers.BooleanField()
+    note = serializers.CharField()
+
+
+class ModelOutput(serializers.Serializer):
+    r = serializers.FloatField()
+    alpha = serializers.FloatField(help_text="Per day")
+    a = serializers.FloatField()
+    b = serializers.FloatField()
+    p = serializers.FloatField(allow_null=True)
+    q = serializers.FloatField(allow_null=True)
+    v = serializers.FloatField(allow_null=True)
+    time_unit = serializers.CharField()
+    as_of = serializers.DateField()
+    n_customers = serializers.IntegerField()
+    fitted_at = serializers.DateTimeField()
+    latest_fit = LatestFitOutput(
+        allow_null=True,
+        help_text="The newest fit when it did not converge (the model above is the last good one)",
+    )
+
+
+class ChurnModelApi(APIView):
+    @extend_schema(responses=ModelOutput)
+    def get(self, request):
+        """The churn and value model the clients are scored with (METRICS.md: BG/NBD and
+        Gamma-Gamma, in days): the newest fit that converged. 404 before the first fit."""
+        _require(request)
+        model = churn.current_model()
+        if model is None:
+            raise NotFound("No model has been fitted yet (compute_analytics fits it nightly).")
+        latest = churn.latest_fit()
+        failed = latest if latest is not None and latest.pk != model.pk and not latest.converged else None
+        data = {
+            **{k: getattr(model, k) for k in ("r", "alpha", "a", "b", "p", "q", "v", "as_of", "n_customers")},
+            "time_unit": "day",
+            "fitted_at": model.fitted_at,
+            "latest_fit": (
+                {"as_of": failed.as_of, "converged": False, "note": failed.note}
+                if failed is not None
+                else None
+            ),
+        }
+        return Response(ModelOutput(data).data)
+
+
+class RfmOutput(serializers.Serializer):
+    recency = serializers.IntegerField()
+    frequency = serializers.IntegerField()
+    monetary = serializers.IntegerField()
+    segment = serializers.CharField()
+    segment_label = serializers.CharField()
+
+
+class ReasonOutput(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class CustomerMetricsOutput(serializers.Serializer):
+    customer = serializers.IntegerField()
+    as_of = serializers.DateField()
+    stage = serializers.ChoiceField(choices=metrics.STAGES)
+    visit_days = serializers.IntegerField()
+    last_visit = serializers.DateField(allow_null=True)
+    rfm = RfmOutput(allow_null=True, help_text="As of the last nightly run; null before the first visit")
+    p_alive = serializers.FloatField(allow_null=True)
+    expected_visits_90d = serializers.FloatField(allow_null=True)
+    expected_spend_per_visit = serializers.FloatField(allow_null=True)
+    clv_365d = serializers.FloatField(allow_null=True)
+    value_at_risk = serializers.FloatField(
+        allow_null=True, help_text="The 365-day value if still a client, times P(not a client)"
+    )
+    model_as_of = serializers.DateField(allow_null=True)
+    at_risk = serializers.BooleanField()
+    reasons = ReasonOutput(many=True)
+
+
+class CustomerMetricsApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today")],
+        responses=CustomerMetricsOutput,
+    )
+    def get(self, request, pk: int):
+        """One client's lifecycle stage, RFM, P(alive), expected visits in 90 days, expected spend
+        per visit, 365-day value and the reasons behind the risk (staff who see client files)."""
+        if not request.user.has_perm("customers.view_customer"):
+            raise PermissionDenied()
+        as_of = _date(request, "as_of", default=metrics.today())
+        customer = customer_get(pk=pk)
+        data = at_risk.client_figures(customer, as_of=as_of)
+        data["reasons"] = [{"code": r.code, "text": r.text} for r in data["reasons"]]
+        return Response(CustomerMetricsOutput(data).data)

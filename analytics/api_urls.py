@@ -5,4 +5,6 @@ from analytics import api
 urlpatterns = [
     path("metrics/summary/", api.MetricsSummaryApi.as_view(), name="api-metrics-summary"),
     path("metrics/lifecycle/", api.MetricsLifecycleApi.as_view(), name="api-metrics-lifecycle"),
+    path("analytics/model/", api.ChurnModelApi.as_view(), name="api-analytics-model"),
+    path("customers/<int:pk>/metrics/", api.CustomerMetricsApi.as_view(), name="api-customer-metrics"),
 ]

@@ -21,10 +21,8 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Exists,
-    ExpressionWrapper,
     F,
     FloatField,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -37,7 +35,7 @@ from django.utils.translation import ngettext
 
 from analytics.metrics import _thresholds, counted_visits
 from analytics.models import CustomerMetrics
-from analytics.sql import LocalDate
+from analytics.sql import DaysSince, LocalDate
 
 STAGE_CHOICES = ("new", "active", "dormant", "lost")  # a client with visits; "potential" has none
 
@@ -50,8 +48,6 @@ def with_stage(qs: QuerySet[CustomerMetrics], as_of: date) -> QuerySet[CustomerM
     """CustomerMetrics rows with `stage` as of `as_of` (METRICS.md's rule on the row's first and
     last visit day and median gap, in SQL). Exact when no visit day is after as_of (today)."""
     t = _thresholds()
-    gap = ExpressionWrapper(Value(as_of) - F("last_day"), output_field=IntegerField())
-    since_first = ExpressionWrapper(Value(as_of) - F("first_day"), output_field=IntegerField())
     rhythm = Case(
         When(visit_days__gte=3, then=F("median_gap")), default=Value(None), output_field=FloatField()
     )
@@ -59,7 +55,8 @@ def with_stage(qs: QuerySet[CustomerMetrics], as_of: date) -> QuerySet[CustomerM
     dormant_after = Greatest(
         Value(float(t["dormant_days"])), rhythm * t["dormant_factor"], output_field=FloatField()
     )
-    return qs.alias(gap=Cast(gap, FloatField()), since_first=since_first).annotate(
+    gap = Cast(DaysSince(as_of, F("last_day")), FloatField())
+    return qs.alias(gap=gap, since_first=DaysSince(as_of, F("first_day"))).annotate(
         stage=Case(
             When(gap__gt=lost_after, then=Value("lost")),
             When(gap__gt=dormant_after, then=Value("dormant")),
@@ -76,7 +73,12 @@ def at_risk(*, customers, as_of: date, p_below: float | None = None) -> QuerySet
     p_below = threshold() if p_below is None else p_below
     return (
         with_stage(CustomerMetrics.objects.filter(customer__in=customers), as_of)
-        .filter(Q(customer__churn__p_alive__lt=p_below) | Q(stage="dormant"))
+        # dormant needs at least ANALYTICS_DORMANT_DAYS since the last visit: the last_day index
+        # narrows that side before the stage rule is worked out
+        .filter(
+            Q(customer__churn__p_alive__lt=p_below)
+            | Q(last_day__lt=as_of - timedelta(days=_thresholds()["dormant_days"]), stage="dormant")
+        )
         .select_related("customer", "customer__churn")
         .order_by(F("customer__churn__value_at_risk").desc(nulls_last=True), "customer_id")
     )
@@ -248,4 +250,84 @@ def reasons_for(customer_ids, *, as_of: date, scores: dict | None = None) -> dic
                     % {"p": round(alive * 100)},
                 )
             )
+    return out
+
+
+# ---- one client's figures (the API, the client card) ------------------------------------------------
+
+
+def client_figures(customer, *, as_of: date) -> dict:
+    """One client's lifecycle stage, RFM, and the current churn model's scores as of `as_of`
+    (from the client's visit days in the roll-ups, so a visit checked out since the nightly run
+    counts once the dirty refresh has run), with the reasons behind the risk."""
+    import numpy as np
+
+    from analytics import churn
+    from analytics.clv import Summary
+    from analytics.metrics import stage_of
+    from analytics.models import VisitDay
+    from analytics.segments import classify
+
+    per_day: dict[date, float] = defaultdict(float)
+    for day, revenue in VisitDay.objects.filter(customer=customer, day__lte=as_of).values_list(
+        "day", "revenue"
+    ):
+        per_day[day] += float(revenue)
+    days = sorted(per_day)
+    metrics_row = CustomerMetrics.objects.filter(customer=customer).first()
+    found = classify(metrics_row)
+    out = {
+        "customer": customer.pk,
+        "as_of": as_of,
+        "stage": stage_of(days=days, as_of=as_of),
+        "visit_days": len(days),
+        "last_visit": days[-1] if days else None,
+        "rfm": (
+            {
+                "recency": found.scores[0],
+                "frequency": found.scores[1],
+                "monetary": found.scores[2],
+                "segment": found.segment,
+                "segment_label": found.segment_label,
+            }
+            if found
+            else None
+        ),
+        "p_alive": None,
+        "expected_visits_90d": None,
+        "expected_spend_per_visit": None,
+        "clv_365d": None,
+        "value_at_risk": None,
+        "model_as_of": None,
+    }
+    model = churn.current_model()
+    if days and model is not None:
+        x = len(days) - 1
+        repeat = sum(per_day[d] for d in days[1:])
+        summary = Summary(
+            x=np.array([float(x)]),
+            t_x=np.array([float((days[-1] - days[0]).days)]),
+            T=np.array([float((as_of - days[0]).days)]),
+            monetary=np.array([repeat / x if x else 0.0]),
+        )
+        s = churn.score(model, summary)
+
+        def finite(values):
+            v = float(values[0])
+            return round(v, 4) if np.isfinite(v) else None
+
+        out.update(
+            p_alive=finite(s.p_alive),
+            expected_visits_90d=finite(s.expected_visits_90d),
+            expected_spend_per_visit=finite(s.expected_spend),
+            clv_365d=finite(s.clv_365d),
+            value_at_risk=finite(s.value_at_risk),
+            model_as_of=model.as_of,
+        )
+    out["at_risk"] = bool(
+        out["stage"] == "dormant" or (out["p_alive"] is not None and out["p_alive"] < threshold())
+    )
+    out["reasons"] = reasons_for([customer.pk], as_of=as_of, scores={customer.pk: out["p_alive"]})[
+        customer.pk
+    ]
     return out

@@ -1,9 +1,11 @@
 """What analytics adds to the client card: the client's RFM segment and the seeds' classes
-(VIP / regular / potential, frequency, spending level) as of the last roll-up. One query."""
+(VIP / regular / potential, frequency, spending level) as of the last roll-up, and the churn
+model's chance that they are still a client (flagged below the at-risk setting). Two queries."""
 
 from django.utils.translation import gettext as _
 
-from analytics.models import CustomerMetrics
+from analytics.at_risk import threshold
+from analytics.models import ChurnScore, CustomerMetrics
 from analytics.segments import VALUE, classify
 from customers import card
 from customers.card import CardFact, CardPanel
@@ -31,7 +33,26 @@ def card_panel(*, customer, user) -> CardPanel | None:
                 "day": metrics.as_of.isoformat(),
             },
         )
-    return CardPanel(key="analytics", facts=(fact,), order=80)
+    facts = [fact]
+    score = ChurnScore.objects.filter(customer=customer).first() if metrics is not None else None
+    if score is not None:
+        risky = score.p_alive < threshold()
+        detail = _("as of %(day)s") % {"day": score.as_of.isoformat()}
+        if score.clv_365d is not None:
+            detail = _("expected 365-day value %(value)s · as of %(day)s") % {
+                "value": f"{score.clv_365d:,.0f}",
+                "day": score.as_of.isoformat(),
+            }
+        facts.append(
+            CardFact(
+                "p_alive",
+                _("Chance still a client"),
+                f"{round(score.p_alive * 100)}%" + (" · " + _("at risk") if risky else ""),
+                detail,
+                tone="warning" if risky else "",
+            )
+        )
+    return CardPanel(key="analytics", facts=tuple(facts), order=80)
 
 
 def register() -> None:

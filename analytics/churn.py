@@ -236,6 +236,10 @@ def _deciles(predicted: np.ndarray, actual: np.ndarray, groups: int = 10) -> lis
                     "clients": int(len(part)),
                     "predicted": round(float(predicted[part].mean()), 4),
                     "actual": round(float(actual[part].mean()), 4),
+                    # the standard error of that mean (sampling error)
+                    "actual_se": round(float(actual[part].std(ddof=1) / np.sqrt(len(part))), 4)
+                    if len(part) > 1
+                    else None,
                 }
             )
     return out
@@ -348,3 +352,17 @@ def refresh(as_of: date, rows: np.ndarray | None = None) -> dict:
         fitted.save(update_fields=["calibration"])
     timings["calibrate"] = time.monotonic() - mark
     return {"scored": scored, "converged": fitted.converged, "model": model.pk if model else None, **timings}
+
+
+def dashboard_section() -> dict:
+    """The dashboard's model section: the model scoring the clients, the newest fit when it did
+    not converge, and the newest calibration (two queries)."""
+    fits = list(ChurnModel.objects.order_by("-as_of", "-pk")[:8])
+    model = next((m for m in fits if m.converged), None) or current_model()
+    latest = fits[0] if fits else None
+    calibration = next((m.calibration for m in fits if m.calibration), {})
+    return {
+        "model": model,
+        "failed": latest if latest is not None and not latest.converged else None,
+        "calibration": calibration,
+    }

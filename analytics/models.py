@@ -372,7 +372,6 @@ class ChurnScore(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["p_alive"], name="churnscore_p_alive"),
-            models.Index(models.F("value_at_risk").desc(nulls_last=True), name="churnscore_value_at_risk"),
         ]
         verbose_name = _("churn score")
         verbose_name_plural = _("churn scores")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import DateField, Func, Q
+from django.db.models import DateField, Func, IntegerField, Q, Value
 
 
 class LocalDate(Func):
@@ -26,6 +26,30 @@ class LocalDate(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         return super().as_sql(compiler, connection, function="salon_local_date", **extra)
+
+
+class DaysSince(Func):
+    """Whole days from a date column to a given date (`as_of - column`), as an integer on both
+    databases (Django's date subtraction is an interval on PostgreSQL)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, as_of, column, **extra):
+        super().__init__(Value(as_of, output_field=DateField()), column, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner="::date - ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
 
 
 def _sqlite_local_date(moment: str | None, zone: str | None) -> str | None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.access import current_location, locations_for, sees_all_locations
 from accounts.models import Location
-from analytics import cohorts, dashboard, rollups
+from analytics import churn, cohorts, dashboard, rollups
 from analytics.dashboard import Period
 from appointments.catalogue_forms import IsoDateField
 from customers.models import AccessLog, Customer
@@ -137,6 +137,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "query": f.query,
         "breakdowns": data["breakdowns"],  # by service, category and stylist (_breakdowns.html)
         "cohorts": data["cohorts"],  # monthly cohorts and tiers (_cohorts.html)
+        "churn": churn.dashboard_section(),  # the model, a failed fit, its calibration (_churn_model.html)
     }
     return render(request, "analytics/dashboard.html", context)
 

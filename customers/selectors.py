@@ -67,11 +67,19 @@ def customers_for_bulk(*, user) -> QuerySet[Customer]:
     a user who sees all locations (owners); for others the clients of the locations they act at
     (home location, or any registered scope: a visit or an appointment there); none without a
     location. The caller checks the permission for the action itself (export_customer...)."""
-    qs = Customer.objects.active()
     if sees_all_locations(user):
-        return qs
-    locations = locations_for(user)
-    if not locations.exists():
+        return Customer.objects.active()
+    return customers_of_locations(locations_for(user))
+
+
+def customers_of_locations(locations) -> QuerySet[Customer]:
+    """The active clients who belong to any of `locations` (a Location queryset or list): home
+    location there, or any registered scope (a visit or an appointment there)."""
+    qs = Customer.objects.active()
+    if isinstance(locations, QuerySet):
+        if not locations.exists():
+            return qs.none()
+    elif not locations:
         return qs.none()
     condition = Q(home_location__in=locations)
     for scope in _BULK_SCOPES.values():
