@@ -44,20 +44,47 @@ def _visit_days(as_of: date) -> np.ndarray:
     return out[out["day"] <= last]
 
 
-def summary_as_of(as_of: date, rows: np.ndarray | None = None) -> tuple[np.ndarray, Summary]:
+@dataclass(frozen=True)
+class VisitDays:
+    """Every visit day once, sorted by client then day (a client's visit days at two locations
+    on one day are one, its revenue the sum): sorted once per refresh, then any as-of day's
+    summary is a filter that keeps the order."""
+
+    client: np.ndarray
+    day: np.ndarray
+    revenue: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> VisitDays:
+        """From rows (client, day since EPOCH, revenue) in any order."""
+        client, day = rows["client"].astype(np.int64), rows["day"].astype(np.int64)
+        if not len(rows):
+            return cls(client, day, rows["revenue"].astype(float))
+        low, span = int(day.min()), int(day.max() - day.min()) + 1
+        if int(client.max()) < 2**62 // span and int(client.min()) >= 0:
+            order = np.argsort(client * span + (day - low), kind="stable")  # one key: faster than lexsort
+        else:
+            order = np.lexsort((day, client))
+        client, day, revenue = client[order], day[order], rows["revenue"][order].astype(float)
+        starts = np.flatnonzero(np.append(True, (client[1:] != client[:-1]) | (day[1:] != day[:-1])))
+        return cls(client[starts], day[starts], np.add.reduceat(revenue, starts) if len(starts) else revenue)
+
+    def up_to(self, as_of: date) -> VisitDays:
+        keep = self.day <= (as_of - EPOCH).days
+        return self if keep.all() else VisitDays(self.client[keep], self.day[keep], self.revenue[keep])
+
+
+def summary_as_of(as_of: date, rows: np.ndarray | VisitDays | None = None) -> tuple[np.ndarray, Summary]:
     """(client ids in order, their Summary) as of the end of as_of; `rows`: the visit days
-    (client, day since EPOCH, revenue) when the caller has read them (any later ones are left out)."""
-    rows = _visit_days(as_of) if rows is None else rows[rows["day"] <= (as_of - EPOCH).days]
-    if not len(rows):
+    (client, day since EPOCH, revenue rows, or VisitDays) when the caller has read them (any
+    later ones are left out)."""
+    if rows is None:
+        rows = _visit_days(as_of)
+    v = (rows if isinstance(rows, VisitDays) else VisitDays.of(rows)).up_to(as_of)
+    if not len(v.client):
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), Summary(empty, empty, empty, empty)
-    order = np.lexsort((rows["day"], rows["client"]))
-    client, day, revenue = rows["client"][order], rows["day"][order].astype(np.int64), rows["revenue"][order]
-    # one visit day per client and day: sum the revenue of its locations
-    new_day = np.append(True, (client[1:] != client[:-1]) | (day[1:] != day[:-1]))
-    starts = np.flatnonzero(new_day)
-    client, day = client[starts], day[starts]
-    revenue = np.add.reduceat(revenue, starts)
+    client, day, revenue = v.client, v.day, v.revenue
     first_of_client = np.flatnonzero(np.append(True, client[1:] != client[:-1]))
     ends = np.append(first_of_client[1:], len(client))
     ids = client[first_of_client]
@@ -245,29 +272,27 @@ def _deciles(predicted: np.ndarray, actual: np.ndarray, groups: int = 10) -> lis
     return out
 
 
-def calibrate(model: ChurnModel, rows: np.ndarray, as_of: date) -> dict:
+def calibrate(model: ChurnModel, rows: np.ndarray | VisitDays, as_of: date) -> dict:
     """What `model` (fitted on the visit days up to its as_of day, a quarter before `as_of`)
     predicted for each of its clients over the days since, against what happened: predicted and
     actual visit days by decile of the prediction, and the predicted chance of coming back
     against the share who did, in tenths. `rows`: the visit days up to `as_of`."""
-    ids, summary = summary_as_of(model.as_of, rows)
+    v = rows if isinstance(rows, VisitDays) else VisitDays.of(rows)
+    ids, summary = summary_as_of(model.as_of, v)
     horizon = (as_of - model.as_of).days
     if not len(ids) or horizon <= 0:
         return {}
-    later = rows[(rows["day"] > (model.as_of - EPOCH).days) & (rows["day"] <= (as_of - EPOCH).days)]
-    pairs = (
-        np.unique(np.column_stack([later["client"], later["day"]]), axis=0)
-        if len(later)
-        else np.zeros((0, 2))
-    )
-    index = np.searchsorted(ids, pairs[:, 0]) if len(pairs) else np.zeros(0, dtype=np.int64)
+    later = (v.day > (model.as_of - EPOCH).days) & (v.day <= (as_of - EPOCH).days)
+    who = v.client[later]  # one row per visit day already
+    index = np.searchsorted(ids, who)
     known = index < len(ids)
-    known[known] = ids[index[known]] == pairs[known, 0]
+    known[known] = ids[index[known]] == who[known]
     actual = np.bincount(index[known], minlength=len(ids)).astype(float)
     bg = as_bgnbd(model)
     predicted = clv.expected_visits(bg, summary, horizon)
     chance = clv.p_return(bg, summary, horizon)
     came_back = actual > 0
+    alive = clv.p_alive(bg, summary)
     bins = []
     for low in range(10):
         inside = (chance >= low / 10) & ((chance < (low + 1) / 10) if low < 9 else (chance <= 1))
@@ -280,7 +305,7 @@ def calibrate(model: ChurnModel, rows: np.ndarray, as_of: date) -> dict:
                     "clients": n,
                     "predicted": round(float(chance[inside].mean()), 4),
                     "observed": round(float(came_back[inside].mean()), 4),
-                    "p_alive": round(float(clv.p_alive(bg, summary)[inside].mean()), 4),
+                    "p_alive": round(float(alive[inside].mean()), 4),
                 }
             )
     return {
@@ -296,7 +321,7 @@ def calibrate(model: ChurnModel, rows: np.ndarray, as_of: date) -> dict:
     }
 
 
-def _quarter_ago_model(as_of: date, rows: np.ndarray) -> ChurnModel | None:
+def _quarter_ago_model(as_of: date, rows: VisitDays) -> ChurnModel | None:
     """The converged fit of about a quarter before `as_of` (84 to 98 days), fitting one as of 91
     days before when none was kept (the first run, or a gap in the nightly runs) and there were
     visit days by then."""
@@ -330,7 +355,7 @@ def refresh(as_of: date, rows: np.ndarray | None = None) -> dict:
     when the caller has read them. Returns timings and counts."""
     timings = {}
     started = time.monotonic()
-    rows = _visit_days(as_of) if rows is None else rows[rows["day"] <= (as_of - EPOCH).days]
+    rows = VisitDays.of(_visit_days(as_of) if rows is None else rows[rows["day"] <= (as_of - EPOCH).days])
     ids, summary = summary_as_of(as_of, rows)
     timings["summary"] = time.monotonic() - started
     if not len(ids) or not (summary.x > 0).any():

@@ -1,5 +1,5 @@
 """manage.py compute_analytics [--as-of YYYY-MM-DD] [--dirty]: rebuild the dashboards' roll-ups
-(docs/metrics.md). Nightly by beat; `--dirty` only recomputes the days a checkout or a void
+and fit and score the churn model (docs/metrics.md). Nightly by beat; `--dirty` only recomputes the days a checkout or a void
 touched since (every few minutes)."""
 
 import time
@@ -28,7 +28,11 @@ class Command(BaseCommand):
                 raise CommandError("--as-of is a day written YYYY-MM-DD.") from None
         started = time.monotonic()
         result = rollups.rebuild_dirty(as_of=day) if dirty else rollups.rebuild(as_of=day)
+        churn = ""
+        if "churn_scores" in result:  # the nightly run fits and scores the churn model
+            state = "converged" if result["churn_converged"] else "did not converge: the last good model scored"
+            churn = f", churn model {state}, {result['churn_scores']} clients scored"
         self.stdout.write(
-            f"{result['daily']} location-days, {result['visit_days']} visit days, {result['clients']} clients "
-            f"in {time.monotonic() - started:.1f} s"
+            f"{result['daily']} location-days, {result['visit_days']} visit days, {result['clients']} clients"
+            f"{churn} in {time.monotonic() - started:.1f} s"
         )
