@@ -304,3 +304,23 @@ def test_one_click_plans_a_win_back_call(client_as, manager, location, other_loc
         client_as(manager).post(reverse("analytics:at_risk_call"), {"customer": "x\x00"}).status_code == 400
     )
     assert not FollowUp.objects.filter(customer=far).exists()
+
+
+def test_merging_two_scored_campaign_clients(location, other_location, manager):
+    from analytics.models import Campaign, CampaignMember
+    from customers.services import customer_merge
+
+    clients = _population(location, other_location, n=10)
+    rollups.rebuild()
+    keep, merge, alone = clients[1], clients[2], clients[3]
+    assert ChurnScore.objects.filter(customer__in=[keep, merge]).count() == 2
+    both = Campaign.objects.create(name="both", message_kind="winback_offer", created_at=timezone.now())
+    one = Campaign.objects.create(name="one", message_kind="winback_offer", created_at=timezone.now())
+    for campaign, customer in ((both, keep), (both, merge), (one, merge), (one, alone)):
+        CampaignMember.objects.create(
+            campaign=campaign, customer=customer, group="sent", added_at=timezone.now()
+        )
+    customer_merge(keep=keep, merge=merge, by=manager.user)
+    assert not ChurnScore.objects.filter(customer__in=[keep, merge]).exists()  # rescored tonight
+    assert list(both.members.values_list("customer", flat=True)) == [keep.pk]
+    assert set(one.members.values_list("customer", flat=True)) == {keep.pk, alone.pk}
