@@ -29,7 +29,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -51,9 +51,14 @@ def with_stage(qs: QuerySet[CustomerMetrics], as_of: date) -> QuerySet[CustomerM
     rhythm = Case(
         When(visit_days__gte=3, then=F("median_gap")), default=Value(None), output_field=FloatField()
     )
-    lost_after = Greatest(Value(float(t["lost_days"])), rhythm * t["lost_factor"], output_field=FloatField())
+    # Coalesce: SQLite's max() of a null is null (PostgreSQL's GREATEST skips it)
+    lost_after = Greatest(
+        Value(float(t["lost_days"])), Coalesce(rhythm * t["lost_factor"], 0.0), output_field=FloatField()
+    )
     dormant_after = Greatest(
-        Value(float(t["dormant_days"])), rhythm * t["dormant_factor"], output_field=FloatField()
+        Value(float(t["dormant_days"])),
+        Coalesce(rhythm * t["dormant_factor"], 0.0),
+        output_field=FloatField(),
     )
     gap = Cast(DaysSince(as_of, F("last_day")), FloatField())
     return qs.alias(gap=gap, since_first=DaysSince(as_of, F("first_day"))).annotate(

@@ -15,6 +15,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from statistics import median
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
@@ -209,7 +210,7 @@ WHERE analytics_customermetrics.customer_id = s.customer_id
 # PostgreSQL: every client figure in one pass over the visit days (sorted once by client and day),
 # the first location by DISTINCT ON over the visits (no subquery per client), and with
 # {scores} the RFM quintiles of RFM_SQL computed in the same INSERT instead of an UPDATE of
-# every row. The quick start (SQLite) keeps the portable queryset above (without median_gap).
+# every row. The quick start (SQLite) keeps the portable queryset above (median_gap then in Python).
 CUSTOMER_METRICS_SQL = """
 INSERT INTO analytics_customermetrics (
     customer_id, first_day, first_location_id, last_day, second_day, median_gap, visit_days, visits,
@@ -254,6 +255,7 @@ def _write_customer_metrics(as_of: date, customers=None) -> int:
     `customers` only (scores 0 here: rebuild_days carries their last scores over)."""
     if connection.vendor != "postgresql":
         clients = insert_select(CustomerMetrics, METRIC_FIELDS, _customer_metrics(as_of, customers))
+        _median_gaps_in_python(customers)
         if customers is None:
             _score_rfm()
         return clients
@@ -271,6 +273,29 @@ def _write_customer_metrics(as_of: date, customers=None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def _median_gaps_in_python(customers=None) -> None:
+    """SQLite (the quick start) has no percentile: the median gap of the clients with three
+    visit days or more, from their visit days (a loop the PostgreSQL path does in SQL)."""
+    days: dict[int, set] = defaultdict(set)
+    rows = (
+        VisitDay.objects.all()
+        if customers is None
+        else VisitDay.objects.filter(customer_id__in=list(customers))
+    )
+    for pk, day in rows.values_list("customer_id", "day"):
+        days[pk].add(day)
+    medians = {}
+    for pk, found in days.items():
+        if len(found) >= 3:
+            ordered = sorted(found)
+            medians[pk] = float(median((b - a).days for a, b in zip(ordered, ordered[1:], strict=False)))
+    CustomerMetrics.objects.bulk_update(
+        [CustomerMetrics(customer_id=pk, median_gap=m) for pk, m in medians.items()],
+        ["median_gap"],
+        batch_size=500,
+    )
 
 
 def _score_rfm() -> None:

@@ -324,3 +324,24 @@ def test_merging_two_scored_campaign_clients(location, other_location, manager):
     assert not ChurnScore.objects.filter(customer__in=[keep, merge]).exists()  # rescored tonight
     assert list(both.members.values_list("customer", flat=True)) == [keep.pk]
     assert set(one.members.values_list("customer", flat=True)) == {keep.pk, alone.pk}
+
+
+def test_the_stage_in_sql_is_the_definitions(location, other_location):
+    from analytics.metrics import counted_visits, stage_of
+    from analytics.models import CustomerMetrics
+
+    _population(location, other_location, n=50, seed=5)
+    rollups.rebuild()
+    days: dict[int, set] = {}
+    for pk, day in counted_visits().values_list("customer_id", "day"):
+        days.setdefault(pk, set()).add(day)
+    for as_of in (today(), today() - timedelta(days=100)):
+        staged = dict(
+            at_risk.with_stage(CustomerMetrics.objects.all(), as_of).values_list("customer_id", "stage")
+        )
+        # the rows hold every visit day to today: exact for today; for an earlier day only for
+        # the clients with no visit day after it
+        for pk, visit_days in days.items():
+            if max(visit_days) <= as_of:
+                assert staged[pk] == stage_of(days=sorted(visit_days), as_of=as_of), pk
+    assert {"dormant", "lost", "active"} <= set(staged.values())
