@@ -345,3 +345,65 @@ def test_the_stage_in_sql_is_the_definitions(location, other_location):
             if max(visit_days) <= as_of:
                 assert staged[pk] == stage_of(days=sorted(visit_days), as_of=as_of), pk
     assert {"dormant", "lost", "active"} <= set(staged.values())
+
+
+def test_the_other_reasons_in_words(location, django_assert_max_num_queries):
+    """A low last survey, fewer kinds of service in the last three visit days, an unused package;
+    and the queries stay the same for one client or many."""
+    from django.db import transaction
+
+    from appointments.models import VisitLine
+    from feedback.models import Survey
+    from loyalty import services as loyalty
+    from loyalty.models import CustomerPackage, PackagePlan
+    from tests.appointments.factories import ServiceCategoryFactory, ServiceFactory
+
+    t = today()
+    old = datetime(2023, 1, 1, tzinfo=SHANGHAI)
+    kinds = [ServiceFactory(category=ServiceCategoryFactory(name=f"类{i}")) for i in range(3)]
+    narrowing = CustomerFactory(name="项目变少", created_at=old)
+    for i, days_ago in enumerate((300, 270, 240, 210, 180, 150)):
+        v = visit(narrowing, location, t - timedelta(days=days_ago))
+        for service in kinds if i < 3 else kinds[:1]:
+            VisitLine.objects.create(
+                visit=v, kind="service", service=service, description="x", unit_price=50, amount=50
+            )
+    unhappy = CustomerFactory(name="不满意", created_at=old)
+    v = visit(unhappy, location, t - timedelta(days=30))
+    moment = v.started_at
+    Survey.objects.create(
+        visit=v,
+        customer=unhappy,
+        location=location,
+        nonce="n",
+        created_at=moment,
+        send_at=moment,
+        expires_at=moment + timedelta(days=14),
+        answered_at=moment + timedelta(hours=5),
+        csat=2,
+    )
+    idle = CustomerFactory(name="套餐未用", created_at=old)
+    visit(idle, location, t - timedelta(days=100))
+    with transaction.atomic():
+        account = loyalty.account_locked(idle)
+    plan = PackagePlan.objects.create(name="护理×10", sessions=10, price=Decimal("800"))
+    CustomerPackage.objects.create(
+        account=account,
+        plan=plan,
+        name=plan.name,
+        sessions_total=10,
+        sessions_left=7,
+        price=plan.price,
+        expires_on=t + timedelta(days=200),
+        created_at=timezone.now() - timedelta(days=120),
+    )
+    everyone = [narrowing.pk, unhappy.pk, idle.pk]
+    with django_assert_max_num_queries(6):
+        found = at_risk.reasons_for(everyone, as_of=t)
+    codes = {pk: {r.code for r in rs} for pk, rs in found.items()}
+    assert at_risk.FEWER_KINDS in codes[narrowing.pk]
+    assert codes[unhappy.pk] == {at_risk.LOW_SCORE}
+    assert at_risk.PACKAGE in codes[idle.pk]
+    assert any("护理×10" in r.text and "7" in r.text for r in found[idle.pk])
+    with django_assert_max_num_queries(6):
+        at_risk.reasons_for([narrowing.pk], as_of=t)
