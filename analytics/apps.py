@@ -25,6 +25,12 @@ class AnalyticsConfig(AppConfig):
         register(
             NavItem("dashboard", _("Dashboard"), "analytics:dashboard", "accounts.view_dashboards", order=15)
         )
+        from accounts import roles
+        from analytics import campaigns  # noqa: F401 - registers the win-back message kind
+        from analytics.roles import ROLE_PERMISSIONS
+
+        roles.register(ROLE_PERMISSIONS)  # campaigns: managers and owners (no header entry: the
+        # header is full at 1024 px; the dashboard and the at-risk list link to them)
         from accounts import home
         from analytics.desk_views import today_panel as desk_panel
 

@@ -38,3 +38,12 @@ def rebuild_dirty() -> dict:
     if rollups.generation() == before:  # nothing changed (no dirty day), or no cache
         return result
     return {**result, "prewarm": _prewarm("a refresh of the dirty days")}
+
+
+@shared_task(name="analytics.campaign_send", acks_late=True)
+def campaign_send_task(campaign_id: int) -> int:
+    """A large campaign's coupons and messages (analytics.campaigns.campaign_send): safe to run
+    again after a worker died, every coupon and message is keyed by (campaign, client)."""
+    from analytics.campaigns import campaign_send
+
+    return campaign_send(campaign_id=campaign_id)

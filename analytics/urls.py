@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import breakdown_views, desk_views, views
+from analytics import at_risk_views, breakdown_views, campaign_views, desk_views, views
 
 app_name = "analytics"
 urlpatterns: list = [
@@ -11,4 +11,14 @@ urlpatterns: list = [
     # the desk's daily summary and a stylist's own figures (analytics/desk_views.py)
     path("desk/summary/", desk_views.daily_summary, name="daily_summary"),
     path("my-stats/", desk_views.my_stats, name="my_stats"),
+    # the at-risk list and its one-click call (analytics/at_risk_views.py)
+    path("dashboard/at-risk/", at_risk_views.at_risk_page, name="at_risk"),
+    path("dashboard/at-risk/call/", at_risk_views.at_risk_call, name="at_risk_call"),
+    # win-back and birthday campaigns with a holdout (analytics/campaign_views.py)
+    path("dashboard/campaigns/", campaign_views.campaign_list, name="campaigns"),
+    path("dashboard/campaigns/new/", campaign_views.campaign_new, name="campaign_new"),
+    path("dashboard/campaigns/add-client/", campaign_views.campaign_add_client, name="campaign_add_client"),
+    path("dashboard/campaigns/<int:pk>/", campaign_views.campaign_page, name="campaign"),
+    path("dashboard/campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
+    path("dashboard/campaigns/<int:pk>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
 ]

@@ -233,6 +233,9 @@ def test_axe_finds_nothing_serious_on_every_main_page(live_server, page, salon, 
         # the revenue breakdowns' list behind a bar, and the bookings behind the no-show tile
         ("dashboard-visits", reverse("analytics:visits") + f"?staff={salon.stylist.pk}&location=all"),
         ("dashboard-no-shows", reverse("analytics:visits") + "?kind=no_show&location=all"),
+        # campaigns (the preview and the results: tests/analytics/test_browser_campaigns.py)
+        ("campaigns", reverse("analytics:campaigns")),
+        ("campaign-new", reverse("analytics:campaign_new")),
         ("dashboard-at-risk", reverse("analytics:at_risk") + "?location=all&below=99"),
     ):
         page.goto(url + path)

@@ -276,6 +276,8 @@ def _admin_objects(s: Seed) -> dict[str, object]:
         "messaging.outboundmessage": _message(s),
         **_loyalty_objects(s),
         **_feedback_objects(s),
+        "analytics.churnmodel": _churn_model(s),
+        "campaign": _campaign(s),  # a draft campaign, made with the world too
         "unsubscribe": _unsubscribe_token(s),  # made with the world, not inside a request's savepoint
     }
 
@@ -402,6 +404,30 @@ def _unsubscribe_token(s: Seed) -> str:
     return s.objects["unsubscribe"]
 
 
+def _campaign(s: Seed):
+    """A draft win-back campaign for the home location's dormant clients, the home manager's
+    (made once, the first time a row asks for it)."""
+    from analytics.campaigns import WINBACK, campaign_save
+    from analytics.models import Campaign
+
+    if "campaign" not in s.objects:
+        s.objects["campaign"] = campaign_save(
+            campaign=Campaign(name="Win-back", stages=["dormant"], message_kind=WINBACK, coupon_value=Decimal("50")),
+            by=s.staff["manager"].user, locations=[s.home], tags=[], tiers=[],
+        )  # fmt: skip
+    return s.objects["campaign"]
+
+
+def _campaign_form(s: Seed, name: str) -> dict:
+    return {
+        "name": name, "kind": "winback", "locations": [s.home.pk], "stages": ["dormant"], "coupon_value": "50",
+        "coupon_min_spend": "0", "coupon_valid_days": "30", "message_kind": "winback_offer", "holdout_share": "0.1",
+    }  # fmt: skip
+
+
+CAMPAIGN = lambda s: {"pk": _campaign(s).pk}  # noqa: E731
+
+
 def _survey_token(s: Seed) -> str:
     from feedback.services import survey_token
 
@@ -472,6 +498,22 @@ def _loyalty_objects(s: Seed) -> dict:
         "loyalty.storedvalueentry": StoredValueEntry.objects.order_by("pk").first(),
         "loyalty.topuprule": TopUpRule.objects.create(pay_at_least=Decimal("1000"), bonus=Decimal("100")),
     }
+
+
+def _churn_model(s: Seed):
+    """A fitted churn model (the model API answers 404 before the first fit)."""
+    from analytics.models import ChurnModel
+
+    return ChurnModel.objects.create(
+        as_of=s.day,
+        fitted_at=timezone.now(),
+        r=0.24,
+        alpha=30.9,
+        a=0.79,
+        b=2.43,
+        converged=True,
+        n_customers=1,
+    )
 
 
 def _feedback_objects(s: Seed) -> dict:
@@ -773,6 +815,20 @@ PAGES: dict[str, Row] = {
     # own figures (stylists; managers and owners only if bookable: not here)
     "analytics:daily_summary": Row("--YYYY"),
     "analytics:my_stats": Row("-Y----"),
+    # the at-risk list (issue 14): managers their locations' clients, owners every client; a call
+    # is planned for a client of theirs only (the far manager's is refused)
+    "analytics:at_risk": Row("---YYY"),
+    "analytics:at_risk_call": Row("---...", "----YY", data=lambda s: {"customer": s.customer.pk}),
+    # win-back and birthday campaigns (issue 14): a draft at the home location, the home
+    # manager's; the far manager's naming the home location is refused, their own page of it 404
+    "analytics:campaigns": Row("---YYY"),
+    "analytics:campaign_new": Row("---YYY", "----YY", data=lambda s: _campaign_form(s, name="new")),
+    "analytics:campaign": Row("----YY", kwargs=CAMPAIGN),
+    "analytics:campaign_edit": Row("----YY", "----YY", kwargs=CAMPAIGN, data=lambda s: _campaign_form(s, name="edited")),
+    "analytics:campaign_launch": Row("---...", "----YY", kwargs=CAMPAIGN, data=lambda s: {}),
+    "analytics:campaign_add_client": Row(
+        "---...", "----YY", data=lambda s: {"campaign": _campaign(s).pk, "customer": s.customer.pk}
+    ),
     "feedback:board": Row("-YYYYY"),
     "feedback:complaint": Row(
         "-YY-YY", "-YY-YY", kwargs=lambda s: {"pk": s.objects["feedback.complaint"].pk},
@@ -918,6 +974,11 @@ API: dict[str, Row] = {
         "---YYY", query=lambda s: {"start": (s.day - timedelta(days=30)).isoformat(), "end": s.day.isoformat()}
     ),
     "api-metrics-lifecycle": Row("---YYY"),
+    # the churn model (issue 14): the managers' and owners'; one client's figures: whoever opens files
+    "api-analytics-model": Row("---YYY"),
+    "api-customer-metrics": Row("-YYYYY", kwargs=CLIENT),
+    # a campaign's results (issue 14): the home manager's campaign; the far manager's is a 404
+    "api-campaign-results": Row("----YY", kwargs=CAMPAIGN),
 }  # fmt: skip
 
 # The Django admin. Only owners and managers have admin access (is_staff); every model's pages

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         result = rollups.rebuild_dirty(as_of=day) if dirty else rollups.rebuild(as_of=day)
         churn = ""
         if "churn_scores" in result:  # the nightly run fits and scores the churn model
-            state = "converged" if result["churn_converged"] else "did not converge: the last good model scored"
+            state = (
+                "converged" if result["churn_converged"] else "did not converge: the last good model scored"
+            )
             churn = f", churn model {state}, {result['churn_scores']} clients scored"
         self.stdout.write(
             f"{result['daily']} location-days, {result['visit_days']} visit days, {result['clients']} clients"
