@@ -118,6 +118,14 @@ def as_gamma_gamma(row: ChurnModel) -> clv.GammaGamma | None:
     return None if row.p is None else clv.GammaGamma(p=row.p, q=row.q, v=row.v)
 
 
+def _predicts(bg: clv.BGNBD) -> bool:
+    if not all(np.isfinite([bg.r, bg.alpha, bg.a, bg.b])) or abs(bg.a - 1) < 1e-6:
+        return False
+    with np.errstate(all="ignore"):
+        expected = [clv.expected_visits_new(bg, days) for days in (90, 365)]
+    return all(np.isfinite(expected)) and 0 <= expected[0] <= expected[1]
+
+
 def fit(as_of: date, summary: Summary, *, start: ChurnModel | None = None) -> ChurnModel:
     """Fit both models on `summary` (as of `as_of`) and keep the fit (converged or not)."""
     started = time.monotonic()
@@ -128,12 +136,13 @@ def fit(as_of: date, summary: Summary, *, start: ChurnModel | None = None) -> Ch
         bg, note = None, str(error)
     if bg is not None and not bg.converged:
         note = "BG/NBD: the optimiser did not converge"
-    if bg is not None and (bg.a <= 1 or not all(np.isfinite([bg.r, bg.alpha, bg.a, bg.b]))):
-        # a <= 1 leaves no finite expected number of visits (eq. 10 divides by a - 1)
+    if bg is not None and not _predicts(bg):
+        # eq. 10 divides by a - 1: a fit at a = 1 (to rounding) predicts nothing finite (a below 1
+        # is fine: salon data often gives it, and the formula holds on either side)
         bg = clv.BGNBD(
             r=bg.r, alpha=bg.alpha, a=bg.a, b=bg.b, converged=False, log_likelihood=bg.log_likelihood
         )
-        note = "BG/NBD: a fit with a <= 1 has no finite expectation"
+        note = "BG/NBD: the fit predicts no finite number of visits"
     gg = None
     if bg is not None:
         try:

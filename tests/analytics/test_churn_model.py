@@ -140,3 +140,32 @@ def test_a_simulated_population_gives_its_parameters_back_and_its_future():
     for part in np.array_split(order, 10):
         error = future[part].std(ddof=1) / np.sqrt(len(part)) + 1e-9
         assert abs(future[part].mean() - predicted[part].mean()) < 3 * error + 0.05, part[:3]
+
+
+def test_a_warm_start_from_far_away_finds_the_same_optimum(cdnow):
+    """The nightly fit starts from the last good one; on a likelihood flat along (a, b) it must
+    not stop short (scipy's default tolerances did: bench/results/churn.md)."""
+    _ids, s = churn.summary_as_of(AS_OF)
+    cold = clv.fit_bgnbd(clv.compress(s))
+    far = clv.BGNBD(r=0.99, alpha=89.0, a=0.021, b=14.8)
+    warm = clv.fit_bgnbd(clv.compress(s), start=far)
+    assert cold.converged and warm.converged
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(warm, name) == pytest.approx(getattr(cold, name), rel=1e-3), name
+
+
+def test_a_population_with_a_below_one_is_fitted_and_scored():
+    """Salon data often gives a < 1 (the bench chain: a = 0.0075): eq. 10 holds on that side too,
+    so the fit is kept and its predictions are finite, positive and follow the simulation."""
+    from analytics.models import ChurnModel
+
+    rng = np.random.default_rng(5)
+    summary, future = _simulate(rng, 3000, r=0.7, alpha=40.0, a=0.3, b=2.0, horizon=365)
+    fit = clv.fit_bgnbd(summary)
+    assert fit.converged and fit.a < 1
+    assert churn._predicts(fit)
+    model = ChurnModel(r=fit.r, alpha=fit.alpha, a=fit.a, b=fit.b, converged=True)
+    expected = churn.score(model, clv.Summary(summary.x, summary.t_x, summary.T, np.zeros(len(summary))))
+    assert np.all(np.isfinite(expected.expected_visits_90d)) and np.all(expected.expected_visits_90d >= 0)
+    predicted = clv.expected_visits(fit, summary, 365).sum()
+    assert predicted == pytest.approx(future.sum(), rel=0.1)
