@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from analytics.metrics import _thresholds, counted_visits
-from analytics.models import CustomerMetrics
+from analytics.models import ChurnScore, CustomerMetrics
 from analytics.sql import DaysSince, LocalDate
 
 STAGE_CHOICES = ("new", "active", "dormant", "lost")  # a client with visits; "potential" has none
@@ -76,8 +76,13 @@ def at_risk(*, customers, as_of: date, p_below: float | None = None) -> QuerySet
     risk as of `as_of`, with `stage` and the churn scores, by value at risk (largest first, the
     clients without a score last)."""
     p_below = threshold() if p_below is None else p_below
+    rows = CustomerMetrics.objects.filter(customer__in=customers)
+    if ChurnScore.objects.exists():
+        # every client with a visit is scored nightly (one scored since is not dormant yet): an
+        # inner join lets PostgreSQL walk the value-at-risk index and stop at the page's end
+        rows = rows.filter(customer__churn__isnull=False)
     return (
-        with_stage(CustomerMetrics.objects.filter(customer__in=customers), as_of)
+        with_stage(rows, as_of)
         # dormant needs at least ANALYTICS_DORMANT_DAYS since the last visit: the last_day index
         # narrows that side before the stage rule is worked out
         .filter(

@@ -264,7 +264,7 @@ def test_the_at_risk_list(client_as, manager, owner, location, other_location):
     from django.test.utils import CaptureQueriesContext
 
     counts, seen, browser = [], [], client_as(owner)
-    for below in (99, 2):
+    for below in (97, 2):  # not asked before: the count is cached once asked
         with CaptureQueriesContext(connection) as queries:
             answer = browser.get(reverse("analytics:at_risk") + f"?location=all&below={below}")
         counts.append((len(queries), answer.content.decode().count("data-customer=")))
