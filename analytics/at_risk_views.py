@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import locations_for, sees_all_locations
-from analytics import at_risk, churn, rollups
+from analytics import at_risk, campaigns, churn, rollups
 from analytics.models import Campaign
 from analytics.rollups import where_key
 from analytics.views import ALL, PERMISSION, _filters, _scope_label
@@ -77,10 +77,10 @@ def at_risk_page(request: HttpRequest) -> HttpResponse:
     reasons = at_risk.reasons_for(scores.keys(), as_of=f.today, scores=scores)
     phone = phone_display_for(request.user)
     model, latest = churn.current_model(), churn.latest_fit()
-    drafts = list(
-        Campaign.objects.filter(status=Campaign.Status.DRAFT, created_by=request.user).order_by(
-            "-created_at"
-        )[:20]
+    drafts = list(  # the draft campaigns this manager may change (their locations'), newest first
+        campaigns.campaigns_for(request.user)
+        .filter(status=Campaign.Status.DRAFT)
+        .order_by("-created_at")[:20]
     )
     query = f"{f.query}&below={round(below * 100)}"
     return render(

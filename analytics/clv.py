@@ -117,14 +117,16 @@ def fit_bgnbd(summary: Summary, *, start: BGNBD | None = None) -> BGNBD:
         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
     )
 
-    def flat(found) -> bool:
+    def flat(found, tolerance: float = 1e-5) -> bool:
         # at the optimum to scipy's default tolerance (the projected gradient: a parameter
         # pressed against its bound, a and b running off together where nobody leaves, is done)
         gradient = negative(found.x)[1]
         pressed = (np.isclose(found.x, -12) & (gradient > 0)) | (np.isclose(found.x, 12) & (gradient < 0))
-        return bool(np.max(np.abs(np.where(pressed, 0, gradient))) < 1e-5)
+        return bool(np.max(np.abs(np.where(pressed, 0, gradient))) < tolerance)
 
-    done = bool(result.success) or flat(result)
+    # a line search that can no longer improve at the tight tolerance (status 2: rounding, near
+    # the optimum) is done when the gradient is nearly flat too
+    done = bool(result.success) or flat(result) or (result.status == 2 and flat(result, 1e-4))
     if not done:  # L-BFGS-B sometimes stops on a flat stretch: polish with Nelder-Mead
         polished = optimize.minimize(
             lambda u: negative(u)[0],

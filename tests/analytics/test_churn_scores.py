@@ -407,3 +407,26 @@ def test_the_other_reasons_in_words(location, django_assert_max_num_queries):
     assert any("护理×10" in r.text and "7" in r.text for r in found[idle.pk])
     with django_assert_max_num_queries(6):
         at_risk.reasons_for([narrowing.pk], as_of=t)
+
+
+def test_a_client_at_risk_goes_into_a_draft_campaign_in_one_click(
+    client_as, manager, owner, location, other_location
+):
+    from analytics.models import Campaign, CampaignMember
+
+    clients = _population(location, other_location, n=16)
+    rollups.rebuild()
+    draft = Campaign.objects.create(
+        name="秋季唤醒", message_kind="winback_offer", created_at=timezone.now(), created_by=owner.user
+    )
+    draft.locations.set([location])
+    browser = client_as(manager)
+    page = browser.get(reverse("analytics:at_risk") + "?below=99").content.decode()
+    assert f'<option value="{draft.pk}">秋季唤醒</option>' in page  # another manager's draft of this location
+    target = next(c for i, c in enumerate(clients) if i % 4 and f'data-customer="{c.pk}"' in page)
+    answer = browser.post(
+        reverse("analytics:campaign_add_client"),
+        {"campaign": draft.pk, "customer": target.pk, "next": reverse("analytics:at_risk")},
+    )
+    assert answer.status_code == 302
+    assert CampaignMember.objects.filter(campaign=draft, customer=target, group="picked").exists()
