@@ -47,3 +47,20 @@ def campaign_send_task(campaign_id: int) -> int:
     from analytics.campaigns import campaign_send
 
     return campaign_send(campaign_id=campaign_id)
+
+
+@shared_task(name="analytics.campaigns_resume")
+def campaigns_resume() -> int:
+    """Campaigns still launching ten minutes after their launch (a worker died mid-send, or the
+    broker was down when the send was queued): send the rest. The keys send nothing twice."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.campaigns import campaign_send
+    from analytics.models import Campaign
+
+    stuck = Campaign.objects.filter(
+        status=Campaign.Status.LAUNCHING, launched_at__lt=timezone.now() - timedelta(minutes=10)
+    ).values_list("pk", flat=True)
+    return sum(campaign_send(campaign_id=pk) for pk in stuck)

@@ -313,6 +313,8 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboards' roll-ups: rebuilt at 03:30, and the days touched since every five minutes.
     "analytics-rebuild": {"task": "analytics.rebuild", "schedule": crontab(hour=3, minute=30)},
     "analytics-rebuild-dirty": {"task": "analytics.rebuild_dirty", "schedule": timedelta(minutes=5)},
+    # a campaign whose send stopped part-way (a worker died) sends the rest
+    "analytics-campaigns-resume": {"task": "analytics.campaigns_resume", "schedule": timedelta(minutes=10)},
     "feedback-follow-up-reminders": {
         "task": "feedback.follow_up_reminders",
         "schedule": crontab(hour=8, minute=30),

@@ -755,3 +755,22 @@ def test_a_stuck_launch_is_resumed_from_the_page(client_as, manager, location):
     assert c.status == Campaign.Status.LAUNCHED
     assert OutboundMessage.objects.count() == 3  # the same keys: the same three messages
     assert CampaignMember.objects.filter(campaign=c, message__isnull=False).count() == 3
+
+
+def test_the_beat_resumes_a_launch_stuck_for_ten_minutes(manager, location):
+    from analytics.tasks import campaigns_resume
+
+    people = [client(location) for _ in range(5)]
+    for p in people:
+        metrics(p, location, last=120)
+    c = campaign(manager, [location], stages=["dormant"], holdout_share=Decimal("0.2"), seed=7)
+    campaign_launch(campaign=c, by=manager.user)
+    first = set(OutboundMessage.objects.values_list("pk", flat=True))
+    CampaignMember.objects.filter(campaign=c, group=G.SENT).update(message=None, coupon=None)
+    Campaign.objects.filter(pk=c.pk).update(status=Campaign.Status.LAUNCHING)
+    assert campaigns_resume() == 0  # launched just now: the request or its task may still be sending
+    Campaign.objects.filter(pk=c.pk).update(launched_at=timezone.now() - timedelta(minutes=11))
+    assert campaigns_resume() == 4
+    c.refresh_from_db()
+    assert c.status == Campaign.Status.LAUNCHED
+    assert set(OutboundMessage.objects.values_list("pk", flat=True)) == first
