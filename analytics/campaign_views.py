@@ -280,3 +280,22 @@ def campaign_add_client(request: HttpRequest) -> HttpResponse:
             % {"name": customer.name, "campaign": campaign.name},
         )
     return redirect(_back(request, campaign))
+
+
+@login_required
+@permission_required(WRITE, raise_exception=True)
+@require_POST
+def campaign_remove_client(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST customer=<id>: take a client picked by hand out of a draft."""
+    campaign = campaigns.campaign_get_for_user(user=request.user, pk=pk)
+    raw = request.POST.get("customer", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+        return HttpResponseBadRequest(_("Choose a client."))
+    try:
+        removed = campaigns.campaign_remove_client(campaign=campaign, customer_id=int(raw))
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        if removed:
+            messages.success(request, _("The client was taken out of the campaign."))
+    return redirect(reverse("analytics:campaign", args=[campaign.pk]))

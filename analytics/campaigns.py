@@ -358,6 +358,19 @@ def campaign_add_client(*, campaign: Campaign, customer: Customer, by) -> Campai
     return member
 
 
+@transaction.atomic
+def campaign_remove_client(*, campaign: Campaign, customer_id: int) -> bool:
+    """Take a client picked by hand out of a draft (a client the filters choose stays chosen:
+    change the filters). True if there was one to take out."""
+    campaign = _lock(campaign)
+    if campaign.status != Campaign.Status.DRAFT:
+        raise Conflict(_("Clients can only be taken out of a draft campaign."), code="campaign_launched")
+    removed, _detail = CampaignMember.objects.filter(
+        campaign=campaign, customer_id=customer_id, group=G.PICKED
+    ).delete()
+    return bool(removed)
+
+
 def campaign_launch(*, campaign: Campaign, by, as_of: date | None = None) -> Campaign:
     """Launch a draft: under a lock on the campaign, the reachable clients of the audience (as
     the launching user may take them) are drawn into the holdout (exactly

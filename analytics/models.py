@@ -3,9 +3,15 @@ compute_analytics`, nightly, and refreshed for a day when one of its visits chan
 
 - VisitDay: one row per client, location and local day with a visit (a visit day);
 - DailyStats: per location and local day, the counters every summary figure adds up;
-- CustomerMetrics: per client, the first and last visit, visit days, 12-month figures and RFM.
+- CustomerMetrics: per client, the first and last visit, visit days, 12-month figures and RFM;
+- ChurnModel and ChurnScore: every nightly fit of the churn and value model, and each client's
+  scores under the newest good one (analytics.churn);
+- Campaign and CampaignMember: win-back and birthday campaigns with their holdout
+  (analytics.campaigns).
 
 Every figure read from them equals the raw definition of METRICS.md (tests/analytics)."""
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -430,7 +436,9 @@ class Campaign(models.Model):
     coupon_valid_days = models.PositiveSmallIntegerField(_("coupon valid for (days)"), default=30)
     message_kind = models.CharField(_("message"), max_length=40)
     channel = models.CharField(_("channel"), max_length=8, blank=True)  # empty: the best one per client
-    holdout_share = models.DecimalField(_("holdout share"), max_digits=4, decimal_places=3, default=0.1)
+    holdout_share = models.DecimalField(
+        _("holdout share"), max_digits=4, decimal_places=3, default=Decimal("0.100")
+    )
     seed = models.BigIntegerField(default=0)  # the holdout draw's
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -21,4 +21,9 @@ urlpatterns: list = [
     path("dashboard/campaigns/<int:pk>/", campaign_views.campaign_page, name="campaign"),
     path("dashboard/campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
     path("dashboard/campaigns/<int:pk>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
+    path(
+        "dashboard/campaigns/<int:pk>/remove-client/",
+        campaign_views.campaign_remove_client,
+        name="campaign_remove_client",
+    ),
 ]

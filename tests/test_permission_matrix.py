@@ -203,6 +203,7 @@ def seed_world() -> Seed:
         waitlist=waitlist, day=day,
     )  # fmt: skip
     seed.objects = _admin_objects(seed)
+    _picked(seed)  # with the world: a request's savepoint would roll it back
     return seed
 
 
@@ -416,6 +417,16 @@ def _campaign(s: Seed):
             by=s.staff["manager"].user, locations=[s.home], tags=[], tiers=[],
         )  # fmt: skip
     return s.objects["campaign"]
+
+
+def _picked(s: Seed):
+    """A client picked by hand into the seeded draft (made once, with the world: every persona's
+    request is rolled back, so each finds them there to take out)."""
+    if "campaign_picked" not in s.objects:
+        picked = CustomerFactory(name="Picked", home_location=s.home)
+        _campaign(s).members.create(customer=picked, group="picked", added_at=timezone.now())
+        s.objects["campaign_picked"] = picked
+    return s.objects["campaign_picked"]
 
 
 def _campaign_form(s: Seed, name: str) -> dict:
@@ -828,6 +839,9 @@ PAGES: dict[str, Row] = {
     "analytics:campaign_launch": Row("---...", "----YY", kwargs=CAMPAIGN, data=lambda s: {}),
     "analytics:campaign_add_client": Row(
         "---...", "----YY", data=lambda s: {"campaign": _campaign(s).pk, "customer": s.customer.pk}
+    ),
+    "analytics:campaign_remove_client": Row(
+        "---...", "----YY", kwargs=CAMPAIGN, data=lambda s: {"customer": _picked(s).pk}
     ),
     "feedback:board": Row("-YYYYY"),
     "feedback:complaint": Row(

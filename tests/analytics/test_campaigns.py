@@ -774,3 +774,25 @@ def test_the_beat_resumes_a_launch_stuck_for_ten_minutes(manager, location):
     c.refresh_from_db()
     assert c.status == Campaign.Status.LAUNCHED
     assert set(OutboundMessage.objects.values_list("pk", flat=True)) == first
+
+
+def test_a_client_picked_by_hand_is_taken_out_of_a_draft(client_as, manager, location):
+    picked, chosen = client(location), client(location)
+    metrics(chosen, location, last=120)
+    c = campaign(manager, [location], stages=["dormant"])
+    campaigns.campaign_add_client(campaign=c, customer=picked, by=manager.user)
+    browser = client_as(manager)
+    page = browser.get(reverse("analytics:campaign", args=[c.pk])).content.decode()
+    assert f'data-picked="{picked.pk}"' in page
+    url = reverse("analytics:campaign_remove_client", args=[c.pk])
+    assert browser.post(url, {"customer": picked.pk}).status_code == 302
+    assert not CampaignMember.objects.filter(campaign=c, customer=picked).exists()
+    # a client the filters choose is not "picked": nothing to take out, nothing changes
+    assert browser.post(url, {"customer": chosen.pk}).status_code == 302
+    assert browser.post(url, {"customer": "1\x00"}).status_code == 400
+    assert browser.post(url, {"customer": "x"}).status_code == 400
+    # a launched campaign keeps its members
+    campaigns.campaign_add_client(campaign=c, customer=picked, by=manager.user)
+    campaign_launch(campaign=c, by=manager.user)
+    browser.post(url, {"customer": picked.pk})
+    assert CampaignMember.objects.filter(campaign=c, customer=picked).exists()
