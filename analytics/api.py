@@ -22,6 +22,7 @@ from accounts.access import locations_for, sees_all_locations
 from accounts.models import Location
 from analytics import at_risk, churn, metrics, rollups
 from customers.selectors import customer_get
+from salon_crm.db_router import ReplicaReadsMixin
 
 PERMISSION = "accounts.view_dashboards"
 
@@ -102,7 +103,7 @@ DATE_PARAMS = [
 ]
 
 
-class MetricsSummaryApi(APIView):
+class MetricsSummaryApi(ReplicaReadsMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -126,7 +127,7 @@ class MetricsSummaryApi(APIView):
         return Response(SummaryOutput({**data, "location": location.code if location else None}).data)
 
 
-class MetricsLifecycleApi(APIView):
+class MetricsLifecycleApi(ReplicaReadsMixin, APIView):
     @extend_schema(parameters=DATE_PARAMS, responses=LifecycleOutput)
     def get(self, request):
         """How many clients are potential, new, active, dormant and lost as of a day."""
@@ -166,7 +167,7 @@ class ModelOutput(serializers.Serializer):
     )
 
 
-class ChurnModelApi(APIView):
+class ChurnModelApi(ReplicaReadsMixin, APIView):
     @extend_schema(responses=ModelOutput)
     def get(self, request):
         """The churn and value model the clients are scored with (METRICS.md: BG/NBD and
@@ -222,7 +223,7 @@ class CustomerMetricsOutput(serializers.Serializer):
     reasons = ReasonOutput(many=True)
 
 
-class CustomerMetricsApi(APIView):
+class CustomerMetricsApi(ReplicaReadsMixin, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today")],
         responses=CustomerMetricsOutput,

@@ -26,6 +26,7 @@ from analytics.rollups import where_key
 from analytics.views import ALL, PERMISSION, _filters, _scope_label
 from customers.privacy import phone_display_for
 from customers.selectors import customers_for_bulk, customers_of_locations
+from salon_crm.db_router import reads_from_replica
 from salon_crm.money import currency_code
 
 PAGE_SIZE = 50
@@ -58,6 +59,7 @@ def _scope(request: HttpRequest, filters):
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def at_risk_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     form = ThresholdForm(request.GET or None)

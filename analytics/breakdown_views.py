@@ -20,6 +20,7 @@ from analytics.views import PAGE_SIZE, PERMISSION, _filters, _scope_label, logge
 from appointments.models import AppointmentItem, AppointmentStatus, Service, ServiceCategory, VisitLine
 from customers.models import Customer
 from customers.privacy import phone_display_for
+from salon_crm.db_router import reads_from_replica
 from salon_crm.money import currency_code
 from salon_crm.validators import spreadsheet_cell
 
@@ -221,6 +222,7 @@ def _describe(rows: list[dict], mode: str, phone) -> list[dict]:
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def visits_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     form = VisitsForm(request.GET)

@@ -25,6 +25,7 @@ from appointments.catalogue_forms import IsoDateField
 from customers.models import AccessLog, Customer
 from customers.privacy import phone_display_for
 from customers.services import access_log_record, client_ip
+from salon_crm.db_router import reads_from_replica
 from salon_crm.money import currency_code
 from salon_crm.validators import spreadsheet_cell
 
@@ -99,6 +100,7 @@ def _scope_label(filters: Filters) -> str:
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     period, locations = f.period, f.locations
@@ -147,6 +149,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def clients_page(request: HttpRequest) -> HttpResponse:
     f = _filters(request)
     metric = request.GET.get("metric", "")

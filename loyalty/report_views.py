@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from accounts.access import current_location, locations_for, sees_all_locations
 from appointments.catalogue_forms import IsoDateField
 from loyalty import reports
+from salon_crm.db_router import reads_from_replica
 from salon_crm.money import currency_code
 from salon_crm.validators import spreadsheet_cell
 
@@ -74,6 +75,7 @@ def _scope(user) -> list[int] | None:
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def reports_page(request: HttpRequest) -> HttpResponse:
     form, period, today = _period(request)
     scope = _scope(request.user)
@@ -200,6 +202,7 @@ def _cell(value) -> str:
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
+@reads_from_replica
 def report_csv(request: HttpRequest, name: str) -> HttpResponse:
     build = CSV_REPORTS.get(name)
     if build is None:

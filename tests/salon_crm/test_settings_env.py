@@ -79,3 +79,39 @@ def test_bad_values_stop_the_start(env, message):
     result = settings_with(**env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
+
+
+def test_a_read_replica_from_the_environment():
+    """DATABASE_REPLICA_URL adds the "replica" database the router sends the dashboards' reads to
+    (tests mirror it onto the test database); without it there is none."""
+    show = (
+        "import json, salon_crm.settings as s; r = s.DATABASES.get('replica');"
+        "print(json.dumps({'replica': r and {k: r[k] for k in ('HOST', 'PORT', 'NAME', 'TEST')},"
+        "'routers': s.DATABASE_ROUTERS}))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    base.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="settings-test-" + "x" * 40,
+        FIELD_ENCRYPTION_KEYS="dGVzdC1vbmx5LWZpZWxkLWtleS0wMTIzNDU2Nzg5YWI=",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/salon",
+    )
+    for env, expected in (
+        ({}, None),
+        (
+            {"DATABASE_REPLICA_URL": "postgres://postgres@10.0.0.2:5433/salon"},
+            {"HOST": "10.0.0.2", "PORT": 5433, "NAME": "salon", "TEST": {"MIRROR": "default"}},
+        ),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        assert answer["replica"] == expected
+        assert answer["routers"] == ["salon_crm.db_router.ReplicaRouter"]
