@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +27,7 @@ from customers.privacy import (
 )
 from customers.search import SearchRow, customer_search_rows
 from customers.services.profiles import MAX_TAGS
+from salon_crm.pagination import Pagination
 from salon_crm.validators import validate_single_line_text
 
 
@@ -141,9 +141,8 @@ class CustomerListApi(APIView):
     """GET: `?q=` searches (name, pinyin, initials, phone fragment, email; best first, at most
     `limit`); without q, all clients newest first, paginated. POST: create a client."""
 
-    class CustomerListPagination(LimitOffsetPagination):
-        default_limit = 50
-        max_limit = 200
+    class CustomerListPagination(Pagination):
+        pass
 
     pagination_class = CustomerListPagination  # also tells the OpenAPI schema the answer is a page
 
@@ -324,7 +323,7 @@ class FormulaSearchApi(APIView):
     """Which clients used shade X of brand Y: `?brand=Wella&shade=7/1` (both exact,
     case-insensitive; at least one required)."""
 
-    pagination_class = LimitOffsetPagination  # also tells the OpenAPI schema the answer is a page
+    pagination_class = Pagination  # also tells the OpenAPI schema the answer is a page
 
     @extend_schema(
         parameters=[OpenApiParameter("brand", str), OpenApiParameter("shade", str)],
@@ -336,7 +335,7 @@ class FormulaSearchApi(APIView):
         shade = (request.query_params.get("shade") or "").strip()
         if not brand and not shade:
             raise serializers.ValidationError({"brand": [_("Give a brand, a shade or both.")]})
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(
             selectors.formula_search(brand=brand, shade=shade), request, view=self
         )

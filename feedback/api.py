@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,6 +30,7 @@ from feedback.serializers import (
     ResultsOutput,
     SurveyOutput,
 )
+from salon_crm.pagination import Pagination
 
 # The error answers (400 field errors, 401/403 and 404 `{"detail"}`, 409 `{"code", "detail"}`
 # on writes) are added to every operation by salon_crm.api.AutoSchema, with their bodies.
@@ -83,10 +83,8 @@ def _bool_param(request, name: str) -> bool | None:
     raise ValidationError({name: ["true or false."]})
 
 
-class Page(LimitOffsetPagination):
-    """At most 200 rows a page: a `limit` past PostgreSQL's bigint was a 500."""
-
-    max_limit = 200
+class Page(Pagination):
+    """At most 200 rows a page (salon_crm.pagination)."""
 
 
 def _page(request, qs, serializer, view):

@@ -268,7 +268,7 @@ REST_FRAMEWORK = {
     # drf-spectacular's, plus the error answers every operation can give (salon_crm/api.py).
     "DEFAULT_SCHEMA_CLASS": "salon_crm.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "salon_crm.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "salon_crm.api.exception_handler",
 }
