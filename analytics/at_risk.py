@@ -87,7 +87,7 @@ def at_risk(*, customers, as_of: date, p_below: float | None = None) -> QuerySet
         # narrows that side before the stage rule is worked out
         .filter(
             Q(customer__churn__p_alive__lt=p_below)
-            | Q(last_day__lt=as_of - timedelta(days=_thresholds()["dormant_days"]), stage="dormant")
+            | Q(last_day__lt=_days_before(as_of, _thresholds()["dormant_days"]), stage="dormant")
         )
         .select_related("customer", "customer__churn")
         .order_by(F("customer__churn__value_at_risk").desc(nulls_last=True), "customer_id")
@@ -114,6 +114,11 @@ SPREADING, OVERDUE, FEWER_KINDS, LOW_SCORE, COMPLAINT, PACKAGE, LOW_P_ALIVE = (
 )
 LOOK_BACK_DAYS = 365 * 2  # visits, surveys and lines older than this say nothing about today
 PACKAGE_IDLE_DAYS = 60
+
+
+def _days_before(day: date, days: int) -> date:
+    """`days` before `day`, or the first day of the calendar (an as_of near year 1)."""
+    return day - timedelta(days=days) if day.toordinal() > days else date.min
 
 
 def _rhythm_reasons(days: list[date], as_of: date) -> list[Reason]:
@@ -157,7 +162,7 @@ def reasons_for(customer_ids, *, as_of: date, scores: dict | None = None) -> dic
     out: dict[int, list[Reason]] = {pk: [] for pk in ids}
     if not ids:
         return out
-    since = as_of - timedelta(days=LOOK_BACK_DAYS)
+    since = _days_before(as_of, LOOK_BACK_DAYS)
     # 1. the rhythm of visit days
     days: dict[int, set[date]] = defaultdict(set)
     for pk, day in (
@@ -171,7 +176,7 @@ def reasons_for(customer_ids, *, as_of: date, scores: dict | None = None) -> dic
     lines = VisitLine.objects.filter(
         visit__status=Visit.Status.COMPLETED,
         visit__customer_id__in=ids,
-        visit__started_at__date__gte=since - timedelta(days=1),
+        visit__started_at__date__gte=_days_before(since, 1),
         service__isnull=False,
     ).values_list(
         "visit__customer_id",
@@ -226,7 +231,7 @@ def reasons_for(customer_ids, *, as_of: date, scores: dict | None = None) -> dic
             )
         )
     # 5. packages with sessions left and none used lately
-    idle_since = as_of - timedelta(days=PACKAGE_IDLE_DAYS)
+    idle_since = _days_before(as_of, PACKAGE_IDLE_DAYS)
     used_lately = PackageEntry.objects.filter(
         package=OuterRef("pk"), kind=PackageEntry.Kind.USED, visit__started_at__date__gte=idle_since
     )

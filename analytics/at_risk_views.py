@@ -148,13 +148,16 @@ def at_risk_call(request: HttpRequest) -> HttpResponse:
     location = location or (allowed[0] if allowed else None)
     if location is None:
         raise PermissionDenied(_("You work at no location."))
+    day = timezone.localtime(timezone.now(), location.tz).date()
     try:
+        # one win-back call a day per client, however often (or however fast) the button is pressed
         follow_up_create(
             customer=customer,
             location=location,
-            due_on=timezone.localtime(timezone.now(), location.tz).date(),
+            due_on=day,
             by=request.user,
             purpose=_("Win-back call: ask how they are and offer a visit"),
+            key=f"winback-call:{customer.pk}:{day.isoformat()}",
         )
     except ValidationError as exc:
         messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))

@@ -681,8 +681,15 @@ def follow_up_create(
     purpose: str = "",
     visit: Visit | None = None,
     complaint: Complaint | None = None,
+    key: str | None = None,
 ) -> FollowUp:
+    """A call planned by hand. With `key`, planned once: a second call with the same key (a
+    double submit, two at once) answers the first row."""
     _require(by, "feedback.add_followup", location)
+    if key:
+        existing = FollowUp.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
     errors = {}
     try:
         purpose = _clean_text(purpose, "purpose", max_length=200, required=True, multiline=False)
@@ -706,18 +713,25 @@ def follow_up_create(
         errors["complaint"] = [_("This case is another client's.")]
     if errors:
         raise ValidationError(errors)
-    return FollowUp.objects.create(
-        customer=customer,
-        location=location,
-        visit=visit,
-        complaint=complaint,
-        assignee=assignee,
-        reason=FollowUp.Reason.COMPLAINT if complaint else FollowUp.Reason.MANUAL,
-        purpose=purpose,
-        due_on=due_on,
-        created_at=_now(),
-        created_by=by,
-    )
+    try:
+        with transaction.atomic():
+            return FollowUp.objects.create(
+                customer=customer,
+                location=location,
+                visit=visit,
+                complaint=complaint,
+                assignee=assignee,
+                reason=FollowUp.Reason.COMPLAINT if complaint else FollowUp.Reason.MANUAL,
+                purpose=purpose,
+                due_on=due_on,
+                created_at=_now(),
+                created_by=by,
+                key=key or None,
+            )
+    except IntegrityError:  # the same key planned at the same moment elsewhere: that one stands
+        if not key:
+            raise
+        return FollowUp.objects.get(key=key)
 
 
 @transaction.atomic

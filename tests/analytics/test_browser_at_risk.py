@@ -31,7 +31,7 @@ def test_the_manager_reads_the_calibration_and_calls_a_drifting_client(
     for days_ago in (400, 380, 360, 340, 250, 130):
         visit(drifting, location, t - timedelta(days=days_ago), "300")
     rollups.rebuild()  # compute_analytics: fit, score, calibrate
-    page.set_viewport_size({"width": 1280, "height": 900})
+    page.set_viewport_size({"width": 1024, "height": 768})  # a tablet
     login_in(page, live_server, "manager", lang)
     page.click("[data-nav=dashboard]")
     expect(page.locator("#churn-deciles tbody tr")).to_have_count(10)

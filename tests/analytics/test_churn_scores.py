@@ -430,3 +430,26 @@ def test_a_client_at_risk_goes_into_a_draft_campaign_in_one_click(
     )
     assert answer.status_code == 302
     assert CampaignMember.objects.filter(campaign=draft, customer=target, group="picked").exists()
+
+
+def test_a_clients_metrics_at_the_edges_of_the_calendar(api_as, reception, location, other_location):
+    clients = _population(location, other_location, n=12)
+    rollups.rebuild()
+    api = api_as(reception)
+    for as_of in ("0001-01-01", "0001-01-02", "9999-12-31"):
+        answer = api.get(f"/api/v1/customers/{clients[1].pk}/metrics/?as_of={as_of}")
+        assert answer.status_code == 200, (as_of, answer.content)
+    assert (
+        api.get(f"/api/v1/customers/{clients[1].pk}/metrics/?as_of=0001-01-01").json()["stage"] == "potential"
+    )
+    for bad in ("2026-02-30", "10000-01-01", "2026-01-01\x00", "yesterday"):
+        assert api.get(f"/api/v1/customers/{clients[1].pk}/metrics/", {"as_of": bad}).status_code == 400
+
+
+def test_a_double_submitted_call_plans_one_call(client_as, manager, location, other_location):
+    clients = _population(location, other_location, n=8)
+    rollups.rebuild()
+    browser = client_as(manager)
+    for _ in range(3):
+        assert browser.post(reverse("analytics:at_risk_call"), {"customer": clients[1].pk}).status_code == 302
+    assert FollowUp.objects.filter(customer=clients[1]).count() == 1
