@@ -23,6 +23,7 @@ from appointments.serializers import (
     AppointmentOutput,
     AppointmentStartInput,
     AvailabilitySlotOutput,
+    AvailabilityTimeOutput,
     CalendarDateField,
     CatalogueServiceOutput,
     VisitCheckoutInput,
@@ -130,49 +131,65 @@ class ServiceListApi(AppointmentsApiView):
         return Response(CatalogueServiceOutput(qs, many=True).data)
 
 
+def _availability_args(request) -> dict:
+    """The query of both availability endpoints, checked: location, services, date, staff, days."""
+    location = _location_param(request)
+    day = _date_param(request)
+    raw_services = request.query_params.getlist("service")
+    if not raw_services or not all(_is_id(s) for s in raw_services):
+        raise serializers.ValidationError({"service": [_("Give one or more service ids.")]})
+    found = Service.objects.in_bulk([int(s) for s in raw_services])
+    if len(found) != len(set(raw_services)):
+        raise serializers.ValidationError({"service": [_("Unknown service.")]})
+    chosen = [found[int(s)] for s in raw_services]
+    staff = None
+    staff_id = _int_param(request, "staff")
+    if staff_id is not None:
+        staff = StaffMember.objects.filter(pk=staff_id).first()
+        if staff is None:
+            raise serializers.ValidationError({"staff": [_("Unknown staff member.")]})
+    days = _int_param(request, "days") or 1
+    if days > MAX_AVAILABILITY_DAYS:
+        raise serializers.ValidationError({"days": [_("At most %(n)s days.") % {"n": MAX_AVAILABILITY_DAYS}]})
+    return {
+        "location": location,
+        "services": chosen,
+        "start_date": day,
+        "end_date": day + timedelta(days=days - 1),
+        "staff": staff,
+    }
+
+
+_AVAILABILITY_PARAMETERS = [
+    OpenApiParameter("location", int, required=True),
+    OpenApiParameter("service", int, required=True, many=True),
+    OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
+    OpenApiParameter("staff", int),
+    OpenApiParameter("days", int),
+]
+
+
 class AvailabilityApi(AppointmentsApiView):
     """Free starts: `service` may repeat (services done one after another by the same
-    stylist); `days` (default 1, at most 31) counts from `date`."""
+    stylist); `days` (default 1, at most 31) counts from `date`. One row per stylist and start;
+    /availability/times/ answers the same grouped by start."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("location", int, required=True),
-            OpenApiParameter("service", int, required=True, many=True),
-            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="Local date, YYYY-MM-DD"),
-            OpenApiParameter("staff", int),
-            OpenApiParameter("days", int),
-        ],
-        responses=AvailabilitySlotOutput(many=True),
-    )
+    @extend_schema(parameters=_AVAILABILITY_PARAMETERS, responses=AvailabilitySlotOutput(many=True))
     def get(self, request):
-        location = _location_param(request)
-        day = _date_param(request)
-        raw_services = request.query_params.getlist("service")
-        if not raw_services or not all(_is_id(s) for s in raw_services):
-            raise serializers.ValidationError({"service": [_("Give one or more service ids.")]})
-        found = Service.objects.in_bulk([int(s) for s in raw_services])
-        if len(found) != len(set(raw_services)):
-            raise serializers.ValidationError({"service": [_("Unknown service.")]})
-        chosen = [found[int(s)] for s in raw_services]
-        staff = None
-        staff_id = _int_param(request, "staff")
-        if staff_id is not None:
-            staff = StaffMember.objects.filter(pk=staff_id).first()
-            if staff is None:
-                raise serializers.ValidationError({"staff": [_("Unknown staff member.")]})
-        days = _int_param(request, "days") or 1
-        if days > MAX_AVAILABILITY_DAYS:
-            raise serializers.ValidationError(
-                {"days": [_("At most %(n)s days.") % {"n": MAX_AVAILABILITY_DAYS}]}
-            )
-        slots = services.availability_find(
-            location=location,
-            services=chosen,
-            start_date=day,
-            end_date=day + timedelta(days=days - 1),
-            staff=staff,
+        return Response(slots_as_json(services.availability_find(**_availability_args(request))))
+
+
+class AvailabilityTimesApi(AppointmentsApiView):
+    """The same search as /availability/, one row per free start with every stylist free at it
+    (`staff`: their ids, in the calendar's order): what a booking page for any stylist shows
+    first. 80 stylists over 28 days are about 1,200 rows instead of 79,000."""
+
+    @extend_schema(parameters=_AVAILABILITY_PARAMETERS, responses=AvailabilityTimeOutput(many=True))
+    def get(self, request):
+        times = services.availability_times(**_availability_args(request))
+        return Response(
+            [{"start": t.start.isoformat(), "end": t.end.isoformat(), "staff": t.staff} for t in times]
         )
-        return Response(slots_as_json(slots))
 
 
 # ---- appointments -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from appointments import api
 urlpatterns = [
     path("services/", api.ServiceListApi.as_view(), name="api-services"),
     path("availability/", api.AvailabilityApi.as_view(), name="api-availability"),
+    path("availability/times/", api.AvailabilityTimesApi.as_view(), name="api-availability-times"),
     path("appointments/", api.AppointmentListCreateApi.as_view(), name="api-appointments"),
     path("appointments/<int:pk>/", api.AppointmentDetailApi.as_view(), name="api-appointment"),
     path(

@@ -83,6 +83,12 @@ class AvailabilitySlotOutput(serializers.Serializer):
     end = serializers.DateTimeField()
 
 
+class AvailabilityTimeOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    staff = serializers.ListField(child=serializers.IntegerField())
+
+
 class AppointmentItemOutput(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.IntegerField(source="service_id")

@@ -914,6 +914,9 @@ API: dict[str, Row] = {
     "api-availability": Row(
         "-YY-YY", query=lambda s: {"location": s.home.pk, "service": s.cut.pk, "date": s.day.isoformat()}
     ),
+    "api-availability-times": Row(
+        "-YY-YY", query=lambda s: {"location": s.home.pk, "service": s.cut.pk, "date": s.day.isoformat()}
+    ),
     "api-appointments": Row("-YY-YY", "-YY-YY", query=HERE, data=_new_booking),
     "api-appointment": Row("-YY-YY", kwargs=APPT),
     "api-appointment-confirm": Row("-.....", "-YY-YY", kwargs=APPT, data=lambda s: {}),

@@ -2,7 +2,7 @@
 The pages, the API, the tasks and the import command all call these."""
 
 from appointments.line_kinds import CheckoutLine
-from appointments.services.availability import Slot, availability_find
+from appointments.services.availability import Slot, TimeSlot, availability_find, availability_times
 from appointments.services.booking import (
     appointment_book,
     appointment_cancel,
@@ -39,6 +39,7 @@ __all__ = [
     "Quote",
     "SafetyWarningsError",
     "Slot",
+    "TimeSlot",
     "appointment_book",
     "appointment_cancel",
     "appointment_check_in",
@@ -47,6 +48,7 @@ __all__ = [
     "appointment_no_show",
     "appointment_start",
     "availability_find",
+    "availability_times",
     "checkout_lines_for",
     "checkout_quote",
     "online_book",

@@ -5,7 +5,6 @@ bookings; the search itself runs in memory on integer minutes."""
 from bisect import bisect_right
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -19,6 +18,8 @@ from appointments.models import AppointmentItem, Resource, Service, TimeOff, Wor
 from appointments.services import rules
 
 MAX_DAYS = 62
+ORDER_BITS = 12
+ORDERS = 1 << ORDER_BITS  # run()'s ints: start minute × ORDERS + the stylist's order (fewer stylists)
 
 
 class Slot(NamedTuple):
@@ -34,6 +35,15 @@ class Slot(NamedTuple):
 
 def _minutes(moment: datetime) -> int:
     return int(moment.timestamp()) // 60
+
+
+class TimeSlot(NamedTuple):
+    """A bookable start and every stylist free at it (their pks, in the calendar's order): the
+    answer grouped by time, as a booking page asks it ("which times, then who")."""
+
+    start: datetime
+    end: datetime
+    staff: list[int]
 
 
 class EpochMinutes(Func):
@@ -194,10 +204,13 @@ class _Search:
             )
         return ok
 
-    def run(self, now: datetime) -> list[tuple[int, int]]:
-        """(start minute, stylist order) of every free start, sorted."""
+    def run(self, now: datetime) -> list[int]:
+        """Every free start as one int, start minute × ORDERS + stylist order, sorted (by start,
+        then stylist). One int per (stylist, start) instead of a tuple: a range of them is
+        appended in C and ints sort several times faster than tuples (80 stylists over 28 days
+        are 79,000 of them)."""
         now_min = _minutes(now) + (1 if now.second or now.microsecond else 0)
-        found: list[tuple[int, int]] = []
+        found: list[int] = []
         midnights = {day: self._at(day, time(0)) for day in self.days}
         opening_by_day = {
             day: [
@@ -241,22 +254,85 @@ class _Search:
                 limit = next_busy - total_busy
             starts = range(base + -(-(free_from - base) // grid) * grid, limit + 1, grid)
             if self.resource_checks:
-                found.extend((s, order) for s in starts if self._resources_free(s))
-            else:
-                found.extend(zip(starts, repeat(order)))
+                found.extend(s * ORDERS + order for s in starts if self._resources_free(s))
+            elif starts:
+                found.extend(range(starts.start * ORDERS + order, starts.stop * ORDERS, grid * ORDERS))
             if next_busy is None or next_busy >= window_end:
                 break
             if mine[i][1] > free_from:
                 free_from = mine[i][1]
             i += 1
 
-    def slots(self, found: list[tuple[int, int]]) -> list[Slot]:
+    def slots(self, found: list[int]) -> list[Slot]:
         # Forty stylists share the same grid times: one datetime per minute value, not per slot.
-        tz = self.location.tz
+        tz, last_end, people = self.location.tz, self.last_end, self.people
         moments: dict[int, datetime] = {}
-        for minute in {m for s, _order in found for m in (s, s + self.last_end)}:
-            moments[minute] = datetime.fromtimestamp(minute * 60, tz)
-        return [Slot(self.people[order], moments[s], moments[s + self.last_end]) for s, order in found]
+        out = []
+        mask = ORDERS - 1
+        for v in found:
+            s, order = v >> ORDER_BITS, v & mask
+            start = moments.get(s)
+            if start is None:
+                start = moments[s] = datetime.fromtimestamp(s * 60, tz)
+            end = moments.get(s + last_end)
+            if end is None:
+                end = moments[s + last_end] = datetime.fromtimestamp((s + last_end) * 60, tz)
+            out.append(Slot(people[order], start, end))
+        return out
+
+    def times(self, found: list[int]) -> list[TimeSlot]:
+        tz, last_end = self.location.tz, self.last_end
+        pks = [p.pk for p in self.people]
+        out: list[TimeSlot] = []
+        current, staff, mask = None, [], ORDERS - 1
+        for v in found:
+            s = v >> ORDER_BITS
+            if s != current:
+                staff = []
+                out.append(
+                    TimeSlot(
+                        datetime.fromtimestamp(s * 60, tz),
+                        datetime.fromtimestamp((s + last_end) * 60, tz),
+                        staff,
+                    )
+                )
+                current = s
+            staff.append(pks[v & mask])
+        return out
+
+
+def _search(
+    *,
+    location: Location,
+    services: list[Service],
+    start_date: date,
+    end_date: date,
+    staff: StaffMember | None,
+) -> _Search | None:
+    """The checks and the loaded search shared by availability_find and availability_times;
+    None when nothing can be free."""
+    if not services:
+        raise ValidationError({"service": [_("Choose at least one service.")]})
+    if end_date < start_date:
+        raise ValidationError({"date": [_("The end date is before the start date.")]})
+    if (end_date - start_date).days >= MAX_DAYS:
+        raise ValidationError({"date": [_("Ask for at most %(n)s days at a time.") % {"n": MAX_DAYS}]})
+    offered = set(
+        Service.objects.filter(
+            pk__in=[s.pk for s in services], is_active=True, locations=location
+        ).values_list("pk", flat=True)
+    )
+    if any(s.pk not in offered for s in services):
+        return None
+    staff_qs = StaffMember.objects.bookable().filter(locations=location)
+    if staff is not None:
+        staff_qs = staff_qs.filter(pk=staff.pk)
+    people = list(staff_qs.order_by("display_name", "pk")[:ORDERS])
+    if not people:
+        return None
+    days = [start_date + timedelta(days=n) for n in range((end_date - start_date).days + 1)]
+    search = _Search(location=location, services=services, people=people, days=days)
+    return search if search.load() else None
 
 
 def availability_find(
@@ -274,27 +350,30 @@ def availability_find(
     inside opening and working hours, not on time off, clear of active bookings including
     buffers, with a free resource where a service needs one. Never a start before `now`
     (default: the current time). Sorted by start, then staff."""
-    if not services:
-        raise ValidationError({"service": [_("Choose at least one service.")]})
-    if end_date < start_date:
-        raise ValidationError({"date": [_("The end date is before the start date.")]})
-    if (end_date - start_date).days >= MAX_DAYS:
-        raise ValidationError({"date": [_("Ask for at most %(n)s days at a time.") % {"n": MAX_DAYS}]})
-    offered = set(
-        Service.objects.filter(
-            pk__in=[s.pk for s in services], is_active=True, locations=location
-        ).values_list("pk", flat=True)
+    search = _search(
+        location=location, services=services, start_date=start_date, end_date=end_date, staff=staff
     )
-    if any(s.pk not in offered for s in services):
-        return []
-    staff_qs = StaffMember.objects.bookable().filter(locations=location)
-    if staff is not None:
-        staff_qs = staff_qs.filter(pk=staff.pk)
-    people = list(staff_qs.order_by("display_name", "pk"))
-    if not people:
-        return []
-    days = [start_date + timedelta(days=n) for n in range((end_date - start_date).days + 1)]
-    search = _Search(location=location, services=services, people=people, days=days)
-    if not search.load():
+    if search is None:
         return []
     return search.slots(search.run(now or timezone.now()))
+
+
+def availability_times(
+    *,
+    location: Location,
+    services: list[Service],
+    start_date: date,
+    end_date: date,
+    staff: StaffMember | None = None,
+    now: datetime | None = None,
+) -> list[TimeSlot]:
+    """availability_find's answer grouped by start: each free start once, with the pks of the
+    stylists free at it. The same search; what a booking page for "any stylist" needs, and
+    one object per time instead of per (stylist, time): 80 stylists over 28 days are about
+    1,200 times instead of 79,000 slots."""
+    search = _search(
+        location=location, services=services, start_date=start_date, end_date=end_date, staff=staff
+    )
+    if search is None:
+        return []
+    return search.times(search.run(now or timezone.now()))

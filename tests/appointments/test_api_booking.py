@@ -168,6 +168,28 @@ def test_services_and_availability_api(salon, reception, api_as):
     assert bad_date.status_code == 400 and "date" in bad_date.json()
 
 
+def test_availability_times_is_the_same_search_grouped_by_start(salon, reception, api_as):
+    """/availability/times/ answers each free start once with every stylist free at it: exactly
+    /availability/'s (stylist, start) pairs, in the same order, for any stylist and over days."""
+    api = api_as(reception)
+    api.post("/api/v1/appointments/", payload(salon), format="json")
+    query = {"location": salon.location.pk, "service": salon.cut.pk, "date": "2027-01-06", "days": 3}
+    flat = api.get("/api/v1/availability/", query).json()
+    times = api.get("/api/v1/availability/times/", query).json()
+    assert flat and times
+    assert [(t["start"], t["end"], staff) for t in times for staff in t["staff"]] == [
+        (s["start"], s["end"], s["staff"]) for s in flat
+    ]
+    assert len({t["start"] for t in times}) == len(times) < len(flat)
+    # the booked stylist is missing at the booked hour, the other one is there
+    booked = next(t for t in times if t["start"] == "2027-01-06T10:00:00+08:00")
+    assert salon.stylist.pk not in booked["staff"] and salon.other_stylist.pk in booked["staff"]
+    one = api.get("/api/v1/availability/times/", {**query, "staff": salon.stylist.pk}).json()
+    assert {s for t in one for s in t["staff"]} == {salon.stylist.pk}
+    bad = api.get("/api/v1/availability/times/", {**query, "days": 99})
+    assert bad.status_code == 400 and "days" in bad.json()
+
+
 def test_stylist_cannot_book_other_column_via_api(salon, stylist, api_as):
     body = payload(salon)
     body["items"][0]["staff"] = salon.other_stylist.pk
@@ -178,7 +200,12 @@ def test_stylist_cannot_book_other_column_via_api(salon, stylist, api_as):
 
 def test_schema_lists_appointment_endpoints(reception, api_as):
     schema = api_as(reception).get("/api/schema/", {"format": "json"}).json()
-    for path in ("/api/v1/appointments/", "/api/v1/availability/", "/api/v1/visits/", "/api/v1/services/"):
+    for path in (
+        "/api/v1/appointments/",
+        "/api/v1/availability/",
+        "/api/v1/availability/times/",
+        "/api/v1/visits/",
+    ):
         assert path in schema["paths"]
 
 

@@ -101,6 +101,7 @@ def test_move_to_the_ends_of_the_calendar_is_400_on_start(salon, reception, api_
         ("/api/v1/appointments/", {}),
         ("/api/v1/availability/", {"service": "SERVICE"}),
         ("/api/v1/availability/", {"service": "SERVICE", "days": "31"}),
+        ("/api/v1/availability/times/", {"service": "SERVICE", "days": "31"}),
         ("/api/v1/waitlist/", {}),
         ("/api/v1/waitlist/matches/", {}),
     ],
