@@ -4,18 +4,23 @@ however full the day or the history is (select_related / prefetch_related here, 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     ExpressionWrapper,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -132,20 +137,39 @@ def safety_codes(row, *, requires_patch_test: bool, on: date) -> list[str]:
     """The warning codes (customers.safety.SafetyWarning.code) of a row annotated by
     with_safety_flags, for a service that does or does not need a patch test on date `on`: the
     same rule as customers.safety.customer_safety_warnings, without the words."""
+    return safety_codes_of(
+        allergy=row.safety_allergy,
+        contra=row.safety_contra,
+        pt_result=row.safety_pt_result,
+        pt_valid_until=row.safety_pt_valid_until,
+        requires_patch_test=requires_patch_test,
+        on=on,
+    )
+
+
+def safety_codes_of(
+    *,
+    allergy: bool,
+    contra: bool,
+    pt_result: str | None,
+    pt_valid_until: date | None,
+    requires_patch_test: bool,
+    on: date,
+) -> list[str]:
+    """safety_codes from the four flags themselves (rows read with values_list)."""
     codes = []
-    if row.safety_allergy:
+    if allergy:
         codes.append("allergy")
-    if row.safety_contra:
+    if contra:
         codes.append("contraindication")
     if requires_patch_test:
-        result = row.safety_pt_result
-        if result is None:
+        if pt_result is None:
             codes.append("patch_test_missing")
-        elif result == PatchTest.Result.FAILED:
+        elif pt_result == PatchTest.Result.FAILED:
             codes.append("patch_test_failed")
-        elif result == PatchTest.Result.PENDING:
+        elif pt_result == PatchTest.Result.PENDING:
             codes.append("patch_test_pending")
-        elif row.safety_pt_valid_until < on:
+        elif pt_valid_until < on:
             codes.append("patch_test_expired")
     return codes
 
@@ -184,11 +208,28 @@ def items_safety_warnings(items: list[AppointmentItem]) -> dict[int, list[Safety
     }
 
 
+class CalendarItem(NamedTuple):
+    """One service of an appointment as the day calendar draws it: a row, not model instances
+    (a 600-appointment day would otherwise build ~2,400 of them, and parse 600 phones)."""
+
+    pk: int  # the AppointmentItem
+    appointment_id: int
+    staff_id: int
+    start: datetime  # aware (UTC)
+    end: datetime
+    status: str  # the appointment's (AppointmentStatus)
+    customer_id: int
+    customer_name: str
+    phone: str  # as stored (E.164 text), "" when none: shown through customers.privacy
+    service_name: str
+    safety_codes: list[str]  # the client's warning codes for this service (with_safety_flags)
+
+
 @dataclass
 class StaffColumn:
     staff: StaffMember
     working: list[tuple[datetime, datetime]] = field(default_factory=list)  # aware (UTC)
-    items: list[AppointmentItem] = field(default_factory=list)  # .appointment.customer, .service
+    items: list[CalendarItem] = field(default_factory=list)
     time_off: list[TimeOff] = field(default_factory=list)
 
 
@@ -202,7 +243,7 @@ class DayCalendar:
     columns: list[StaffColumn]
 
     @property
-    def items(self) -> list[AppointmentItem]:
+    def items(self) -> list[CalendarItem]:
         return [i for c in self.columns for i in c.items]
 
 
@@ -217,22 +258,35 @@ def _calendar_items(qs: QuerySet) -> QuerySet:
     ).defer(*_CALENDAR_DEFER)
 
 
-# The day page shows a client's name and phone only: the other columns (the derived search
-# columns, the JSON pieces, notes, consents...) are left in the database, ~20 fewer values per
-# block to load on a 300-appointment day. Reading another client field there costs a query.
-_DAY_CUSTOMER_DEFER = [
-    f"appointment__customer__{f.name}"
-    for f in Customer._meta.concrete_fields
-    if f.name not in ("id", "name", "phone")
-]
+# The columns of a CalendarItem, then what its safety codes are computed from. The phone is
+# read as text: the model field would parse every number into a PhoneNumber on load (~60 µs
+# each), and the page formats each distinct number once (customers.privacy.phone_display_for).
+_DAY_COLUMNS = (
+    "pk",
+    "appointment_id",
+    "staff_id",
+    "start",
+    "end",
+    "appointment__status",
+    "appointment__customer_id",
+    "appointment__customer__name",
+    "phone_text",
+    "service__name",
+    "appointment__start",
+    "service__requires_patch_test",
+    "safety_allergy",
+    "safety_contra",
+    "safety_pt_result",
+    "safety_pt_valid_until",
+)
 
 
 def day_calendar(*, location: Location, date: date, include_cancelled: bool = False) -> DayCalendar:
     """A column per bookable stylist of the location (plus anyone with a booking that day), with
-    their working hours, items (appointment, client, service, resource, and `safety_codes`: the
-    client's warning codes for that service, see with_safety_flags) and time off. No-shows
-    are shown, cancelled ones only on request. 5 queries: opening hours, staff, working hours,
-    time off, items."""
+    their working hours, items (CalendarItem rows: client's name and phone, service name,
+    status, and `safety_codes`: the client's warning codes for that service, see
+    with_safety_flags) and time off. No-shows are shown, cancelled ones only on request.
+    5 queries: opening hours, items, staff, working hours, time off."""
     day_start, day_end = rules.day_bounds(location, date)
     weekday = date.weekday()
     opening = rules.windows_for_day(
@@ -245,17 +299,17 @@ def day_calendar(*, location: Location, date: date, include_cancelled: bool = Fa
     ).order_by("start", "pk")
     if not include_cancelled:
         items_qs = items_qs.exclude(appointment__status__in=HIDDEN_ON_CALENDAR)
-    # The location and staff come from this call's own objects (attached below): fewer model
-    # instances per item on a 300-appointment day.
-    items = list(
-        with_safety_flags(
-            items_qs.select_related("appointment__customer", "service", "resource").defer(
-                *_DAY_CUSTOMER_DEFER
-            ),
-            "appointment__customer",
+    rows = list(
+        with_safety_flags(items_qs, "appointment__customer")
+        .annotate(
+            phone_text=Coalesce(
+                ExpressionWrapper(F("appointment__customer__phone"), output_field=CharField()),
+                Value(""),
+            )
         )
+        .values_list(*_DAY_COLUMNS)
     )
-    booked_staff = {i.staff_id for i in items}
+    booked_staff = {row[2] for row in rows}
     bookable_here = StaffMember.objects.bookable().filter(locations=location).values("pk")
     staff = list(
         StaffMember.objects.filter(Q(pk__in=booked_staff) | Q(pk__in=bookable_here)).order_by(
@@ -271,15 +325,20 @@ def day_calendar(*, location: Location, date: date, include_cancelled: bool = Fa
         )
     for off in TimeOff.objects.filter(staff_id__in=list(columns), start__lt=day_end, end__gt=day_start):
         columns[off.staff_id].time_off.append(off)
-    for item in items:
-        item.staff = columns[item.staff_id].staff
-        item.appointment.location = location
-        item.safety_codes = safety_codes(
-            item,
-            requires_patch_test=item.service.requires_patch_test,
-            on=rules.local_date(location, item.appointment.start),
-        )
-        columns[item.staff_id].items.append(item)
+    tz = location.tz
+    for *shown, appointment_start, requires_patch_test, allergy, contra, pt_result, pt_valid_until in rows:
+        if allergy or contra or requires_patch_test:
+            codes = safety_codes_of(
+                allergy=allergy,
+                contra=contra,
+                pt_result=pt_result,
+                pt_valid_until=pt_valid_until,
+                requires_patch_test=requires_patch_test,
+                on=appointment_start.astimezone(tz).date(),  # rules.local_date
+            )
+        else:
+            codes = []
+        columns[shown[2]].items.append(CalendarItem(*shown, codes))
     for column in columns.values():
         column.working.sort()
     return DayCalendar(

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from accounts.models import StaffMember
-from appointments.models import AppointmentItem, AppointmentStatus
-from appointments.selectors import DayCalendar
+from appointments.models import AppointmentStatus
+from appointments.selectors import CalendarItem, DayCalendar
 from appointments.services.rules import grid_minutes, local_dt
 
 ROW_PX = 22  # height of one grid row (15 minutes by default) in CSS pixels
@@ -17,7 +17,7 @@ FAINT = {AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
 
 @dataclass
 class Block:
-    item: AppointmentItem
+    item: CalendarItem
     top: int
     height: int
     status: str
@@ -38,6 +38,7 @@ class Column:
     staff: StaffMember
     blocks: list[Block] = field(default_factory=list)
     shades: list[Shade] = field(default_factory=list)
+    blocks_html: str = ""  # the blocks' HTML, joined (views.calendar._present)
 
 
 @dataclass
@@ -100,7 +101,7 @@ def build_grid(*, cal: DayCalendar, show_cancelled: bool) -> Grid:
             if ts < te:
                 column.shades.append(Shade(_px(start, ts, minutes), _px(ts, te, minutes), off.reason))
     for item in items:
-        status = item.appointment.status
+        status = item.status
         if status == AppointmentStatus.CANCELLED and not show_cancelled:
             continue
         column = columns[item.staff_id]

@@ -75,10 +75,40 @@ def test_stylist_sees_masked_phone(client_as, salon):
     assert "138 1234 5678" not in html
 
 
+def _block(html: str, appointment) -> str:
+    start = html.index(f'data-appointment="{appointment.pk}"')
+    return html[start : html.index("</a>", start)]
+
+
+@pytest.mark.parametrize("who", ["reception", "stylist"])
+def test_calendar_shows_each_phone_as_everywhere_else(client_as, salon, reception, who):
+    # given clients with a Chinese mobile, a British mobile and no phone
+    from customers.privacy import display_phone
+
+    clients = [
+        CustomerFactory(name="李四", phone="+8613812345678"),
+        CustomerFactory(name="Emily Clark", phone="+447911123456"),
+        CustomerFactory(name="王五", phone=None),
+    ]
+    booked = [book(salon, 10 + n, customer=c) for n, c in enumerate(clients)]
+    user = reception if who == "reception" else salon.stylist
+    # when
+    html = client_as(user).get(reverse("appointments:day"), {"date": DAY.isoformat()}).content.decode()
+    # then each block shows the phone as display_phone does (the client list, the week view):
+    # in full for the desk (a foreign number in international form), masked for a stylist
+    shown = [display_phone(user.user, c.phone) for c in clients]
+    if who == "reception":
+        assert shown == ["138 1234 5678", "+44 7911 123456", ""]
+    else:
+        assert shown == ["138****5678", "791***3456", ""]
+    for appointment, phone in zip(booked, shown, strict=True):
+        assert f'<span class="text-muted">{phone}</span>' in _block(html, appointment)
+
+
 # 12 queries whatever the number of appointments: session, user, user permissions, group
 # permissions, staff member (location access), locations (current location), then the
-# selector: opening hours, items with appointment + client + location + service + staff,
-# columns' staff, working hours, time off; and the header's location list.
+# selector: opening hours, items (rows: appointment status, client name and phone, service,
+# safety flags), columns' staff, working hours, time off; and the header's location list.
 QUERIES_DAY = 12
 
 

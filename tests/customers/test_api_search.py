@@ -96,3 +96,13 @@ def test_phone_display_for_equals_display_phone(request, role):
     for value in values:
         assert display(value) == display_phone(user, to_python(value)), value
     assert display("+8613800138000") == ("138****8000" if role == "stylist" else "138 0013 8000")
+
+
+def test_phone_display_for_remembers_full_and_masked_apart(reception, stylist):
+    from customers.privacy import phone_display_for
+
+    full, masked = phone_display_for(reception.user), phone_display_for(stylist.user)
+    for _ in range(2):  # the second time from the process's memo of each text
+        assert masked("+8613800138001") == "138****8001"
+        assert full("+8613800138001") == "138 0013 8001"
+        assert masked("+8613800138001") == "138****8001"
