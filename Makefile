@@ -9,13 +9,15 @@ PORT ?= 8000
 # two-factor login so the demo owner and managers need no phone (production asks them).
 DEV_ENV := DJANGO_DEBUG=1 OTP_REQUIRED_ROLES=
 
-.PHONY: help install run test lint format check migrations messages worker beat clean
+.PHONY: help install run test lint format check migrations messages worker beat clean bench backup restore
 
 help:
 	@echo "make run      set up .venv, migrate SQLite under var/, load the demo salon, serve http://$(HOST):$(PORT)"
 	@echo "make test     run the whole test suite (SQLite unless DATABASE_URL / CELERY_BROKER_URL are set)"
 	@echo "make lint     ruff check + format check"
 	@echo "make messages rebuild the zh_Hans catalogue from the code and locale/zh_Hans/glossary/*.json"
+	@echo "make backup FILE=path   pg_dump the DATABASE_URL database (custom format); make restore FILE=path brings it back"
+	@echo "make bench    the benchmark suite on PostgreSQL: SCALE=salon (default) | chain | bigchain (docs/performance.md)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +55,22 @@ messages: install
 	$(DEV_ENV) $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv* --ignore=var --ignore=static/vendor --ignore=tests --ignore=bench
 	$(PY) scripts/po_fill.py
 	$(DEV_ENV) $(PY) manage.py compilemessages --ignore=.venv*
+
+# The benchmark suite (bench/suite.py): its own database per scale on BENCH_PG (default
+# postgres://postgres@127.0.0.1:5432), generated on the first run; results in bench/results/.
+SCALE ?= salon
+bench: install
+	$(PY) bench/suite.py --scale $(SCALE) $(BENCH_ARGS)
+
+# Backup and restore of the DATABASE_URL database (PostgreSQL): docs/operations.md. The dump does
+# not hold FIELD_ENCRYPTION_KEYS: keep them apart. `restore` asks for the database's name first.
+backup: install
+	@test -n "$(FILE)" || { echo "usage: make backup FILE=path/to/salon.dump"; exit 2; }
+	$(PY) manage.py backup_db "$(FILE)"
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=path/to/salon.dump"; exit 2; }
+	$(PY) manage.py restore_db "$(FILE)"
 
 worker: install
 	$(VENV)/bin/celery -A salon_crm worker -l info

@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 from bench.search_bench import (  # noqa: E402
     COMPOUND_SURNAMES,
     GIVEN,
+    MOBILE_PREFIXES,
     SURNAMES,
     WESTERN_FIRST,
     WESTERN_LAST,
@@ -181,8 +182,27 @@ def generate(conn, args, locs, today: date, seed: int = 20261204) -> dict:
         left -= k
     del cum
 
+    # With args.search (the `make bench` suite): the search columns and a unique mobile per client,
+    # derived with the services' own functions, from a random stream of their own (the rest of the
+    # data is the same either way).
+    search = getattr(args, "search", False)
+    derived: dict[str, str] = {}
+    phones = random.Random(seed + 1).sample(range(10**8), n) if search else None
+
+    def search_fields(name: str, i: int) -> str:
+        if not search:
+            return f"{name}\t\t\t[]\t\t\\N\t"
+        if name not in derived:
+            from customers.search import name_pieces, name_pinyin, name_surname_key
+
+            full, initials = name_pinyin(name)
+            pieces = "[" + ",".join(f'"{p}"' for p in name_pieces(name)) + "]"
+            derived[name] = f"{name}\t{full}\t{initials}\t{pieces}\t{name_surname_key(name)}"
+        national = MOBILE_PREFIXES[phones[i] % len(MOBILE_PREFIXES)] + f"{phones[i]:08d}"
+        return f"{derived[name]}\t+86{national}\t{national[::-1]}"
+
     c_cols = (
-        "id,name,name_pinyin,name_initials,name_pieces,name_surname_key,phone_rev,email,gender,source,"
+        "id,name,name_pinyin,name_initials,name_pieces,name_surname_key,phone,phone_rev,email,gender,source,"
         "skin_type,skin_notes,hair_type,hair_notes,allergies,contraindications,medical_notes,preferences,"
         "notes,consent_sms,consent_email,consent_wechat,do_not_contact,created_at,updated_at,language,"
         "home_location_id"
@@ -231,7 +251,7 @@ def generate(conn, args, locs, today: date, seed: int = 20261204) -> dict:
         created_day = max(0, (days[0] if days else start) - rng.randrange(0, 30))
         created = stamp(home, created_day, 600)
         bufs["c"].write(
-            f"{cid}\t{name}\t\t\t[]\t\t\t\t\timport\t\t\t\t\t\t\t\t\t\tf\tf\tf\tf\t{created}\t{created}\t\t{loc_ids[home]}\n"
+            f"{cid}\t{search_fields(name, cid - 1)}\t\t\timport\t\t\t\t\t\t\t\t\t\tf\tf\tf\tf\t{created}\t{created}\t\t{loc_ids[home]}\n"
         )
         prev = None  # (location index, day, minute) of the previous visit
         booked_for_next = None

@@ -42,7 +42,9 @@ DAYS = 14
 STYLISTS = 40
 
 
-def build():
+def build(*, stylists: int = STYLISTS, days: int = DAYS, start_day: date = START, code: str = "bench40"):
+    """The location `code` as the module docstring says, for `stylists` stylists over `days` days
+    from `start_day` (the suite builds an 80-stylist, 28-day one)."""
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
@@ -64,24 +66,25 @@ def build():
     rng = random.Random(7)
     User = get_user_model()
     with transaction.atomic():
-        old = Location.objects.filter(code="bench40").first()
+        prefix = "b40_" if code == "bench40" else f"{code}_"
+        old = Location.objects.filter(code=code).first()
         if old:
             AppointmentItem.objects.filter(appointment__location=old).delete()
             Appointment.objects.filter(location=old).delete()
             Resource.objects.filter(location=old).delete()
             WorkingHours.objects.filter(location=old).delete()
-            StaffMember.objects.filter(user__username__startswith="b40_").delete()
-            User.objects.filter(username__startswith="b40_").delete()
+            StaffMember.objects.filter(user__username__startswith=prefix).delete()
+            User.objects.filter(username__startswith=prefix).delete()
             old.delete()
-        location = Location.objects.create(code="bench40", name="Bench 40", time_zone="Asia/Shanghai")
+        location = Location.objects.create(code=code, name=f"Bench {code}", time_zone="Asia/Shanghai")
         OpeningHours.objects.bulk_create(
             [OpeningHours(location=location, weekday=d, opens=dtime(10), closes=dtime(21)) for d in range(7)]
         )
-        users = User.objects.bulk_create([User(username=f"b40_{n:02d}") for n in range(STYLISTS + 1)])
+        users = User.objects.bulk_create([User(username=f"{prefix}{n:02d}") for n in range(stylists + 1)])
         staff = StaffMember.objects.bulk_create(
             [
                 StaffMember(user=u, display_name=u.username, role="stylist", is_bookable=True)
-                for u in users[:STYLISTS]
+                for u in users[:stylists]
             ]
         )
         desk = StaffMember.objects.create(user=users[-1], display_name="desk", role="receptionist")
@@ -124,8 +127,8 @@ def build():
             [Customer(name=f"Bench client {n}") for n in range(500)]
         )
         appointments, items = [], []
-        for day_index in range(DAYS):
-            day = START + timedelta(days=day_index)
+        for day_index in range(days):
+            day = start_day + timedelta(days=day_index)
             for i, s in enumerate(staff):
                 if day.weekday() == i % 6 + 1:
                     continue
@@ -159,8 +162,8 @@ def build():
                     at = busy + timedelta(minutes=15 if day_index == 0 else 0)
         # a few room bookings so the facial search has busy rooms
         for n in range(40):
-            day = START + timedelta(days=n % DAYS)
-            s = staff[n % STYLISTS]
+            day = start_day + timedelta(days=n % days)
+            s = staff[n % stylists]
             start = rules.local_dt(location, day, dtime(20)) - timedelta(minutes=15 * (n % 3))
             if any(
                 i.staff_id == s.pk and i.start < start + timedelta(minutes=90) and start < i.busy_until
@@ -177,7 +180,7 @@ def build():
                 AppointmentItem(
                     service=svc,
                     staff=s,
-                    resource=rooms[(n // DAYS) % 4],  # same day, different room
+                    resource=rooms[(n // days) % 4],  # same day, different room
                     start=start,
                     end=start + timedelta(minutes=75),
                     busy_until=start + timedelta(minutes=90),
@@ -193,7 +196,7 @@ def build():
         # the dead rows of earlier runs pile up (62,000 for 2,390 live items were seen) and
         # slow every scan - what autovacuum prevents in production.
         cursor.execute("VACUUM ANALYZE")
-    first_day = sum(1 for a in appointments if rules.local_date(location, a.start) == START)
+    first_day = sum(1 for a in appointments if rules.local_date(location, a.start) == start_day)
     return location, staff, services, desk, len(items), first_day
 
 

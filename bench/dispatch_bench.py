@@ -52,10 +52,11 @@ def _plant(count: int) -> None:
     from customers.models import Customer
     from messaging.models import OutboundMessage
 
-    OutboundMessage.objects.all().delete()
-    Customer.objects.filter(name__startswith="Bench ").delete()
+    # Only its own rows: the suite's databases hold an outbox of their own (not due).
+    OutboundMessage.objects.filter(idempotency_key__startswith="bench:").delete()
+    Customer.objects.filter(name__startswith="Bench ", phone__startswith="+86166").delete()
     customers = Customer.objects.bulk_create(
-        [Customer(name=f"Bench {n}", phone=f"+86137{n:08d}") for n in range(count)], batch_size=2000
+        [Customer(name=f"Bench {n}", phone=f"+86166{n:08d}") for n in range(count)], batch_size=2000
     )
     due = timezone.now() - timedelta(minutes=1)
     OutboundMessage.objects.bulk_create(
