@@ -20,6 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 from django.db import connection
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from analytics import clv
 from analytics.clv import Summary
@@ -362,6 +363,11 @@ def refresh(as_of: date, rows: np.ndarray | None = None) -> dict:
     (this one, or the last good one when this one failed), and calibrate the model of a quarter
     ago against what happened since. `rows`: the visit days (client, day since EPOCH, revenue)
     when the caller has read them. Returns timings and counts."""
+    with threadpool_limits(limits=1):  # one BLAS thread: see pyproject.toml
+        return _refresh(as_of, rows)
+
+
+def _refresh(as_of: date, rows: np.ndarray | None) -> dict:
     timings = {}
     started = time.monotonic()
     rows = VisitDays.of(_visit_days(as_of) if rows is None else rows[rows["day"] <= (as_of - EPOCH).days])
