@@ -380,7 +380,8 @@ class VisitCheckoutApi(AppointmentsApiView):
             override_reason=v["override_reason"],
             price_reason=v["price_reason"],
         )
-        return Response(VisitOutput(selectors.visit_get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
+        # The visit as saved: its lines and payments come back with it, nothing to read again.
+        return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)
 
 
 class VisitDetailApi(AppointmentsApiView):

@@ -3,19 +3,24 @@ figures of the last 12 months (visits, spend, no-shows, late cancellations), the
 preferred stylist, and the upcoming appointments, each opening its dialog over the card."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.access import locations_for
 from appointments import selectors
 from appointments.forms import short_money
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentItem, AppointmentStatus, Visit, VisitLine
 from appointments.services import rules
 from customers.card import CardAction, CardFact, CardPanel
+from salon_crm.rows import build, build_all, obj, row, rows
+
+UPCOMING = 5  # the soonest appointments still on
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -92,14 +97,10 @@ def _actions(customer, user) -> list[CardAction]:
     ]
 
 
-def _rows(summary: selectors.CustomerSummary, user, now: datetime) -> list[UpcomingRow]:
-    if not summary.upcoming:
-        return []
-    acting = set(locations_for(user).values_list("pk", flat=True))
+def _rows(upcoming: list[Appointment], now: datetime) -> list[UpcomingRow]:
     rows = []
-    for appointment in summary.upcoming:
+    for appointment in upcoming:
         location = appointment.location
-        items = list(appointment.items.all())
         rows.append(
             UpcomingRow(
                 appointment=appointment,
@@ -107,30 +108,104 @@ def _rows(summary: selectors.CustomerSummary, user, now: datetime) -> list[Upcom
                 # otherwise turn an aware time into the request's zone.
                 start=appointment.start.astimezone(location.tz).replace(tzinfo=None),
                 end=appointment.end.astimezone(location.tz).replace(tzinfo=None),
-                services=", ".join(i.service.name for i in items),
-                staff=", ".join(dict.fromkeys(i.staff.display_name for i in items)),
+                services=", ".join(i["service"] for i in appointment.item_list),
+                staff=", ".join(dict.fromkeys(i["staff"] for i in appointment.item_list)),
                 location=location.name,
                 today=rules.local_date(location, appointment.start) == rules.local_date(location, now),
-                url=reverse("appointments:detail", args=[appointment.pk]) if location.pk in acting else "",
+                url=reverse("appointments:detail", args=[appointment.pk]) if appointment.acting else "",
             )
         )
     return rows
 
 
-def card_panel(*, customer, user) -> CardPanel | None:
-    """The appointments panel of the card: six queries for the summary (selectors.
-    customer_summary), one more for the user's locations when there are upcoming appointments."""
+LOCATION = {"id": "location_id", "name": "location__name", "time_zone": "location__time_zone"}
+
+
+def card_reads(*, user, now: datetime) -> dict:
+    """The figures of customer_summary (the last 12 months, chain-wide; visits through
+    visits_counted()) and the upcoming appointments, as subqueries of the card's statement;
+    whether this user acts at each upcoming appointment's location (a dialog, or just the name)."""
+    if not user.has_perm("appointments.view_appointment"):
+        return {}
+    since = now - timedelta(days=selectors.SUMMARY_DAYS)
+    counted = selectors.visits_counted().filter(customer=OuterRef("pk"))
+    recent = counted.filter(started_at__gte=since, started_at__lte=now)
+    recent_of_client = selectors.visits_counted().filter(
+        customer=OuterRef(OuterRef("pk")), started_at__gte=since, started_at__lte=now
+    )
+    S = AppointmentStatus
+    return {
+        "visits": row(
+            recent.values("customer").annotate(n=Count("pk"), spend=Sum("total")), n="n", spend="spend"
+        ),
+        "behaviour": row(
+            Appointment.objects.filter(customer=OuterRef("pk"), start__gte=since, start__lte=now)
+            .values("customer")
+            .annotate(
+                no_shows=Count("pk", filter=Q(status=S.NO_SHOW)),
+                late_cancels=Count("pk", filter=Q(status=S.CANCELLED, late_cancel=True)),
+            ),
+            no_shows="no_shows",
+            late_cancels="late_cancels",
+        ),
+        "last_visit": row(
+            counted.order_by("-started_at", "-pk"),
+            id="pk",
+            started_at="started_at",
+            location=obj(**LOCATION),
+        ),
+        "top_stylist": row(
+            VisitLine.objects.filter(visit__in=recent_of_client.values("pk"), staff__isnull=False)
+            .values("staff_id", "staff__display_name")
+            .annotate(n=Count("visit", distinct=True))
+            .order_by("-n", "staff__display_name"),
+            name="staff__display_name",
+            n="n",
+        ),
+        "upcoming": rows(
+            Appointment.objects.filter(
+                customer=OuterRef("pk"), status__in=selectors.UPCOMING_STATUSES, end__gt=now
+            ).order_by("start", "pk")[:UPCOMING],
+            id="pk",
+            status="status",
+            start="start",
+            end="end",
+            location=obj(**LOCATION),
+            acting=Exists(locations_for(user).filter(pk=OuterRef("location_id"))),
+            item_list=rows(
+                AppointmentItem.objects.filter(appointment=OuterRef("pk")).order_by("start", "pk"),
+                service="service__name",
+                staff="staff__display_name",
+            ),
+        ),
+    }
+
+
+def card_panel(*, customer, user, now: datetime, data: dict) -> CardPanel | None:
+    """The appointments panel of the card, from card_reads."""
     if not user.has_perm("appointments.view_appointment"):
         return None
-    now = timezone.now()
-    summary = selectors.customer_summary(customer=customer, now=now)
+    visits = data["visits"] or {}
+    behaviour = data["behaviour"] or {}
+    top = data["top_stylist"] or {}
+    summary = selectors.CustomerSummary(
+        since=now - timedelta(days=selectors.SUMMARY_DAYS),
+        visits=visits.get("n", 0),
+        spend=Decimal(visits.get("spend") or 0).quantize(CENT),
+        no_shows=behaviour.get("no_shows", 0),
+        late_cancels=behaviour.get("late_cancels", 0),
+        last_visit=build(Visit, data["last_visit"]),
+        top_stylist=top.get("name", ""),
+        top_stylist_visits=top.get("n", 0),
+        upcoming=build_all(Appointment, data["upcoming"]),
+    )
     return CardPanel(
         key="appointments",
         title=_("Upcoming appointments"),
         facts=tuple(_facts(customer, summary, user, now)),
         actions=tuple(_actions(customer, user)),
         template="appointments/card_panel.html",
-        data=_rows(summary, user, now),
+        data=_rows(summary.upcoming, now),
         order=10,
     )
 
@@ -139,4 +214,4 @@ def register() -> None:
     """Called from AppointmentsConfig.ready()."""
     from customers import card
 
-    card.register("appointments", card_panel)
+    card.register("appointments", card_panel, reads=card_reads)

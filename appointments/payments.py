@@ -3,7 +3,9 @@ recorded as they are; loyalty registers stored value, points, package sessions, 
 coupons with a handler pair:
 
 - `charge(visit, payment)` runs inside the checkout's transaction after the Payment row is
-  saved (debit the ledger); raising ValidationError rolls the whole checkout back;
+  saved (debit the ledger), for each payment in turn: visit.payments.all() then answers the
+  payments up to and including this one, from memory (visit.lines.all() answers every line);
+  raising ValidationError rolls the whole checkout back;
 - `refund(visit, payment)` runs inside the void's transaction for every payment of the visit
   (credit the ledger back); raising rolls the void back.
 

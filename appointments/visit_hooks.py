@@ -57,6 +57,30 @@ def visit_hooks() -> list[VisitHook]:
     return list(_HOOKS.values())
 
 
+# ---- what the handlers of one sale share ---------------------------------------------------------
+# visit_checkout opens a memo on the Visit it saves, for the handlers of that one sale (payment
+# methods, line kinds, the hooks above): loyalty keeps there the client's account, locked once
+# for the whole transaction, and its settings, read once. The memo is closed when the checkout
+# returns or raises, so a Visit instance used afterwards never carries state from a transaction
+# that has ended. Keys are the app's own ("loyalty.account").
+
+
+def sale_memo(visit) -> dict | None:
+    """The open memo of the sale `visit` is being saved in, or None (outside a checkout)."""
+    return getattr(visit, "_sale_memo", None)
+
+
+@contextmanager
+def sale_memo_open(visit) -> Iterator[dict]:
+    """Open the sale's memo for the duration of a `with` block (visit_checkout)."""
+    memo: dict = {}
+    visit._sale_memo = memo
+    try:
+        yield memo
+    finally:
+        visit._sale_memo = None
+
+
 def receipt_rows(visit) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for hook in _HOOKS.values():

@@ -72,10 +72,19 @@ def db_name(scale: str) -> str:
     return os.environ.get("BENCH_DB") or f"salon_bench_{scale}"
 
 
+BROKER = "redis://127.0.0.1:6379/8"  # tasks are published, as in production; no worker takes them
+
+
 def setup(scale: str) -> str:
-    """Environment and Django for the scale's database (created and migrated); returns its URL."""
+    """Environment and Django for the scale's database (created and migrated); returns its URL.
+    Tasks (the messages a checkout asks for, the roll-ups' dirty refresh) go to a Redis broker
+    that no worker reads (BENCH_BROKER; emptied first), as production hands them to a worker on
+    another machine: eager tasks would run inside the timed request."""
     os.environ["FIELD_ENCRYPTION_KEYS"] = BENCH_FIELD_KEY
-    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER", BROKER)
+    import redis
+
+    redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     if not os.environ.get("CACHE_URL"):
         os.environ.pop("CACHE_URL", None)
     from bench.djangosetup import setup_django
@@ -431,6 +440,9 @@ def front_desk(locs, *, checkouts: int = 200, rebuild: bool = True) -> FrontDesk
         )
         services = {s.name: s for s in Service.objects.filter(name__startswith="B40 ")}
     calendar_day = calendar_page_bench.DAY
+    from loyalty.models import LoyaltySettings
+
+    LoyaltySettings.current()  # the row a first checkout would create (and a dry run roll back)
     checkout_location, checkout = _checkout_appointments(checkouts)
     users, tokens = _users([*locs, availability, calendar_location, checkout_location])
     with connection.cursor() as cursor:

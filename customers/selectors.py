@@ -3,21 +3,28 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import locations_for, sees_all_locations
+from accounts.access import locations_for, sees_all_locations, staff_of
 from accounts.models import Location
 from customers.card import CardPanel, panels_for
-from customers.models import ColourFormula, ConsentRecord, Customer, FormulaShade, PatchTest
+from customers.card import reads_for as panel_reads_for
+from customers.card import registered_reads as registered_panel_reads
+from customers.models import ColourFormula, Customer, FormulaShade, PatchTest, Tag
 from customers.privacy import can_read_health, can_write_health
 from customers.safety import SafetyWarning, customer_safety_warnings
 from customers.timeline import TimelineEvent, timeline_for
+from customers.timeline import reads_for as timeline_reads_for
+from customers.timeline import registered_reads as registered_timeline_reads
+from salon_crm.rows import NOW, build, build_all, obj, read_row, rows
 
 CARD_FORMULAS = 20  # newest formula versions on the card; older ones stay in the export
 CARD_PATCH_TESTS = 10
-CARD_CONSENT = 10
+CARD_TIMELINE = 30  # newest events of the history
 
 
 def customer_qs() -> QuerySet[Customer]:
@@ -91,29 +98,11 @@ def customer_list_newest() -> QuerySet[Customer]:
     return customer_qs().filter(erased_at__isnull=True).order_by("-created_at", "-pk")
 
 
-def formulas_for(*, customer: Customer, limit: int = CARD_FORMULAS) -> list[ColourFormula]:
-    """Newest first, with shades, stylist and the newer version (if any): three queries."""
-    return list(
-        ColourFormula.objects.filter(customer=customer)
-        .select_related("stylist", "superseded_by")
-        .prefetch_related(Prefetch("shades", queryset=FormulaShade.objects.order_by("pk")))
-        .order_by("-created_at", "-pk")[:limit]
-    )
-
-
 def formula_get(*, customer: Customer, pk: int) -> ColourFormula:
     return get_object_or_404(
         ColourFormula.objects.select_related("customer", "stylist").prefetch_related("shades"),
         customer=customer,
         pk=pk,
-    )
-
-
-def patch_tests_for(*, customer: Customer, limit: int = CARD_PATCH_TESTS) -> list[PatchTest]:
-    return list(
-        PatchTest.objects.filter(customer=customer)
-        .select_related("performed_by")
-        .order_by("-tested_on", "-pk")[:limit]
     )
 
 
@@ -131,12 +120,12 @@ def formula_search(*, brand: str = "", shade: str = "") -> QuerySet[ColourFormul
 @dataclass
 class CustomerCard:
     customer: Customer
+    tags: list[Tag]
     warnings: list[SafetyWarning]
     show_health: bool
     can_write_health: bool
-    formulas: list[ColourFormula]
+    formulas: list[ColourFormula]  # each with `shade_list` (FormulaShade, in order)
     patch_tests: list[PatchTest]
-    consent_records: list[ConsentRecord]
     timeline: list[TimelineEvent]
     panels: list[CardPanel]  # from other apps (customers.card): summary figures, actions, sections
 
@@ -163,22 +152,115 @@ def _card_warnings(customer: Customer, patch_tests: list[PatchTest]) -> list[Saf
     return warnings
 
 
-def customer_card(*, customer: Customer, user) -> CustomerCard:
-    """Everything the card shows, in a constant number of queries whatever the history size."""
+def _card_reads(*, show_health: bool) -> dict:
+    """customers' own parts of the card's statement: the client's preferred stylist, home location
+    and referrer, tags, and for those who read health the newest formulas (with stylist, newer
+    version and shades) and patch tests."""
+    reads = {
+        "preferred_staff": obj(id="preferred_staff_id", display_name="preferred_staff__display_name"),
+        "home_location": obj(id="home_location_id", name="home_location__name"),
+        "referred_by": obj(id="referred_by_id", name="referred_by__name"),
+        "tags": rows(Tag.objects.filter(customers=OuterRef("pk")), id="pk", name="name", colour="colour"),
+    }
+    if show_health:
+        formulas = ColourFormula.objects.filter(customer=OuterRef("pk")).order_by("-created_at", "-pk")
+        reads["formulas"] = rows(
+            formulas[:CARD_FORMULAS],
+            id="pk",
+            brand="brand",
+            line="line",
+            developer="developer",
+            mix_ratio="mix_ratio",
+            zones="zones",
+            processing_minutes="processing_minutes",
+            result_notes="result_notes",
+            version="version",
+            created_at="created_at",
+            stylist=obj(id="stylist_id", display_name="stylist__display_name"),
+            superseded_by=obj(id="superseded_by__id", version="superseded_by__version"),
+            shade_list=rows(
+                FormulaShade.objects.filter(formula=OuterRef("pk")).order_by("pk"),
+                shade="shade",
+                grams="grams",
+            ),
+        )
+        tests = PatchTest.objects.filter(customer=OuterRef("pk")).order_by("-tested_on", "-pk")
+        reads["patch_tests"] = rows(
+            tests[:CARD_PATCH_TESTS],
+            id="pk",
+            product="product",
+            tested_on="tested_on",
+            result="result",
+            valid_until="valid_until",
+        )
+    return reads
+
+
+def _card_shape(user) -> tuple:
+    """Everything the card's statement depends on besides the client and the time: who asks
+    (permissions, role, staff record: the locations they act at are read in SQL by its id), the
+    time zone of "today", and what the other apps registered (salon_crm.rows.read_row)."""
+    staff = staff_of(user)
+    return (
+        user.pk,
+        user.is_active,
+        user.is_superuser,
+        frozenset() if user.is_superuser else frozenset(user.get_all_permissions()),
+        (staff.pk, staff.role, staff.is_active) if staff else None,
+        timezone.get_current_timezone_name(),
+        tuple(registered_panel_reads().items()),
+        tuple(registered_timeline_reads().items()),
+    )
+
+
+def customer_card(*, pk: int, user) -> CustomerCard:
+    """Everything the card shows, in one statement whatever the history size: the client's row
+    with every list and figure as a subquery - customers' own, each card panel's and each
+    timeline source's reads (customers.card, customers.timeline), compiled once per kind of user
+    (salon_crm.rows.read_row). A missing client is a 404. (A stylist's "is this my client" check
+    for writing health may add a query or two: customers.privacy.can_write_health.)"""
+    now = timezone.now()
     show_health = can_read_health(user)
-    patch_tests = patch_tests_for(customer=customer) if show_health else []
+
+    def groups() -> dict:
+        return {
+            ("customers", ""): _card_reads(show_health=show_health),
+            **{("card", key): reads for key, reads in panel_reads_for(user=user, now=NOW).items()},
+            **{
+                ("timeline", key): reads
+                for key, reads in timeline_reads_for(user=user, limit=CARD_TIMELINE).items()
+            },
+        }
+
+    customer, data = read_row(Customer, key=("card", *_card_shape(user)), pk=pk, now=now, groups=groups)
+    if customer is None:
+        raise Http404(f"No {Customer._meta.object_name} matches the given query.")
+    own = data.pop(("customers", ""))
+    for field in ("preferred_staff", "home_location", "referred_by"):
+        related = Customer._meta.get_field(field)
+        customer._state.fields_cache[related.cache_name] = build(related.related_model, own[field])
+    patch_tests = build_all(PatchTest, own.get("patch_tests"))
+    formulas = build_all(ColourFormula, own.get("formulas"))
+    for formula in formulas:
+        formula.shade_list = build_all(FormulaShade, formula.shade_list)
     return CustomerCard(
         customer=customer,
+        tags=build_all(Tag, own["tags"]),
         warnings=_card_warnings(customer, patch_tests) if show_health else [],
         show_health=show_health,
         can_write_health=can_write_health(user, customer),
-        formulas=formulas_for(customer=customer) if show_health else [],
+        formulas=formulas,
         patch_tests=patch_tests,
-        consent_records=list(
-            ConsentRecord.objects.filter(customer=customer)
-            .select_related("recorded_by")
-            .order_by("-recorded_at", "-pk")[:CARD_CONSENT]
+        timeline=timeline_for(
+            customer=customer,
+            user=user,
+            limit=CARD_TIMELINE,
+            data={key: found for (part, key), found in data.items() if part == "timeline"},
         ),
-        timeline=timeline_for(customer=customer, user=user),
-        panels=panels_for(customer=customer, user=user),
+        panels=panels_for(
+            customer=customer,
+            user=user,
+            now=now,
+            data={key: found for (part, key), found in data.items() if part == "card"},
+        ),
     )

@@ -1,8 +1,9 @@
-"""customers' own timeline sources: formulas, patch tests and consent changes. Each is one
-query of at most `limit` rows, whatever the history length."""
+"""customers' own timeline sources: formulas, patch tests and consent changes, each a list of at
+most `limit` rows read in the card's statement (customers.timeline)."""
 
 from datetime import datetime, time
 
+from django.db.models import OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,16 +11,26 @@ from django.utils.translation import gettext as _
 from customers.models import ColourFormula, ConsentRecord, PatchTest
 from customers.privacy import can_read_health
 from customers.timeline import TimelineEvent, register
+from salon_crm.rows import build_all, obj, rows
 
 
-def formula_events(*, customer, user, limit: int) -> list[TimelineEvent]:
+def formula_reads(*, user, limit: int) -> dict:
     if not can_read_health(user):
-        return []
-    rows = (
-        ColourFormula.objects.filter(customer=customer)
-        .select_related("stylist")
-        .order_by("-created_at", "-pk")[:limit]
-    )
+        return {}
+    latest = ColourFormula.objects.filter(customer=OuterRef("pk")).order_by("-created_at", "-pk")
+    return {
+        "formulas": rows(
+            latest[:limit],
+            id="pk",
+            created_at="created_at",
+            brand="brand",
+            version="version",
+            stylist=obj(id="stylist_id", display_name="stylist__display_name"),
+        )
+    }
+
+
+def formula_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     url = reverse("customers:detail", args=[customer.pk]) + "#formulas"
     return [
         TimelineEvent(
@@ -29,14 +40,22 @@ def formula_events(*, customer, user, limit: int) -> list[TimelineEvent]:
             detail=f.stylist.display_name,
             url=url,
         )
-        for f in rows
+        for f in build_all(ColourFormula, data.get("formulas"))
     ]
 
 
-def patch_test_events(*, customer, user, limit: int) -> list[TimelineEvent]:
+def patch_test_reads(*, user, limit: int) -> dict:
     if not can_read_health(user):
-        return []
-    rows = PatchTest.objects.filter(customer=customer).order_by("-tested_on", "-pk")[:limit]
+        return {}
+    latest = PatchTest.objects.filter(customer=OuterRef("pk")).order_by("-tested_on", "-pk")
+    return {
+        "patch_tests": rows(
+            latest[:limit], id="pk", tested_on="tested_on", product="product", result="result"
+        )
+    }
+
+
+def patch_test_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     tz = timezone.get_current_timezone()
     return [
         TimelineEvent(
@@ -45,12 +64,25 @@ def patch_test_events(*, customer, user, limit: int) -> list[TimelineEvent]:
             title=_("Patch test: %(product)s") % {"product": p.product},
             detail=p.get_result_display(),
         )
-        for p in rows
+        for p in build_all(PatchTest, data.get("patch_tests"))
     ]
 
 
-def consent_events(*, customer, user, limit: int) -> list[TimelineEvent]:
-    rows = ConsentRecord.objects.filter(customer=customer).order_by("-recorded_at", "-pk")[:limit]
+def consent_reads(*, user, limit: int) -> dict:
+    latest = ConsentRecord.objects.filter(customer=OuterRef("pk")).order_by("-recorded_at", "-pk")
+    return {
+        "consent": rows(
+            latest[:limit],
+            id="pk",
+            recorded_at="recorded_at",
+            channel="channel",
+            granted="granted",
+            method="method",
+        )
+    }
+
+
+def consent_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     return [
         TimelineEvent(
             at=c.recorded_at,
@@ -59,11 +91,11 @@ def consent_events(*, customer, user, limit: int) -> list[TimelineEvent]:
             % {"channel": c.get_channel_display()},
             detail=c.method,
         )
-        for c in rows
+        for c in build_all(ConsentRecord, data.get("consent"))
     ]
 
 
 def register_sources() -> None:
-    register("customers.formulas", formula_events)
-    register("customers.patch_tests", patch_test_events)
-    register("customers.consent", consent_events)
+    register("customers.formulas", formula_events, reads=formula_reads)
+    register("customers.patch_tests", patch_test_events, reads=patch_test_reads)
+    register("customers.consent", consent_events, reads=consent_reads)

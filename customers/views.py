@@ -51,8 +51,8 @@ def _may_write_new_health(user) -> bool:
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request, pk: int):
     """The client card. Every view of the full file is written to the access log."""
-    customer = selectors.customer_get(pk=pk)
-    card = selectors.customer_card(customer=customer, user=request.user)
+    card = selectors.customer_card(pk=pk, user=request.user)
+    customer = card.customer
     services.access_log_record(
         user=request.user,
         customer=customer,

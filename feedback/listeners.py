@@ -3,8 +3,10 @@ plans its survey and its follow-up calls; a voided one withdraws them."""
 
 import logging
 
+from django.db.models import Prefetch
+
 from appointments import events
-from appointments.models import Visit
+from appointments.models import Visit, VisitLine
 from feedback import services
 
 logger = logging.getLogger(__name__)
@@ -18,7 +20,7 @@ def on_visit_event(event: events.VisitEvent) -> None:
         return
     visit = (
         Visit.objects.select_related("customer", "location")
-        .prefetch_related("lines__service", "lines__staff")
+        .prefetch_related(Prefetch("lines", queryset=VisitLine.objects.select_related("service", "staff")))
         .filter(pk=event.visit_id)
         .first()
     )

@@ -1,13 +1,15 @@
 """feedback on the client card's history timeline: answered surveys, complaint cases and
-follow-up calls, each source one query of at most `limit` rows, scoped to what the user may
-see (a stylist: their own)."""
+follow-up calls, each at most `limit` rows read in the card's statement (customers.timeline),
+scoped to what the user may see (a stylist: their own)."""
 
+from django.db.models import OuterRef
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from customers.timeline import TimelineEvent, register
 from feedback import selectors
-from feedback.models import FollowUp
+from feedback.models import Complaint, FollowUp, Survey
+from salon_crm.rows import build_all, rows
 
 
 def _cut(text: str, n: int = 120) -> str:
@@ -15,14 +17,26 @@ def _cut(text: str, n: int = 120) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def survey_events(*, customer, user, limit: int) -> list[TimelineEvent]:
+def survey_reads(*, user, limit: int) -> dict:
     if not user.has_perm("feedback.view_survey"):
-        return []
-    rows = selectors.answered(selectors.surveys_for(user).filter(customer=customer)).order_by("-answered_at")[
-        :limit
-    ]
+        return {}
+    answered = selectors.answered(selectors.surveys_for(user).filter(customer=OuterRef("pk")))
+    return {
+        "surveys": rows(
+            answered.order_by("-answered_at")[:limit],
+            id="pk",
+            answered_at="answered_at",
+            csat="csat",
+            nps="nps",
+            stylist_rating="stylist_rating",
+            comment="comment",
+        )
+    }
+
+
+def survey_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     events = []
-    for s in rows:
+    for s in build_all(Survey, data.get("surveys")):
         parts = [_("satisfaction %(n)s/5") % {"n": s.csat}] if s.csat is not None else []
         if s.nps is not None:
             parts.append(_("recommend %(n)s/10") % {"n": s.nps})
@@ -39,10 +53,22 @@ def survey_events(*, customer, user, limit: int) -> list[TimelineEvent]:
     return events
 
 
-def complaint_events(*, customer, user, limit: int) -> list[TimelineEvent]:
+def complaint_reads(*, user, limit: int) -> dict:
     if not user.has_perm("feedback.view_complaint"):
-        return []
-    rows = selectors.complaints_for(user).filter(customer=customer).order_by("-opened_at")[:limit]
+        return {}
+    return {
+        "complaints": rows(
+            selectors.complaints_for(user).filter(customer=OuterRef("pk")).order_by("-opened_at")[:limit],
+            id="pk",
+            opened_at="opened_at",
+            category="category",
+            status="status",
+            description="description",
+        )
+    }
+
+
+def complaint_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     return [
         TimelineEvent(
             at=c.opened_at,
@@ -52,18 +78,26 @@ def complaint_events(*, customer, user, limit: int) -> list[TimelineEvent]:
             detail=_cut(c.description),
             url=reverse("feedback:complaint", args=[c.pk]),
         )
-        for c in rows
+        for c in build_all(Complaint, data.get("complaints"))
     ]
 
 
-def follow_up_events(*, customer, user, limit: int) -> list[TimelineEvent]:
+def follow_up_reads(*, user, limit: int) -> dict:
     if not user.has_perm("feedback.view_followup"):
-        return []
-    rows = (
-        selectors.follow_ups_for(user)
-        .filter(customer=customer, status=FollowUp.Status.DONE)
-        .order_by("-done_at")[:limit]
-    )
+        return {}
+    done = selectors.follow_ups_for(user).filter(customer=OuterRef("pk"), status=FollowUp.Status.DONE)
+    return {
+        "follow_ups": rows(
+            done.order_by("-done_at")[:limit],
+            id="pk",
+            done_at="done_at",
+            outcome="outcome",
+            purpose="purpose",
+        )
+    }
+
+
+def follow_up_events(*, customer, user, limit: int, data: dict) -> list[TimelineEvent]:
     return [
         TimelineEvent(
             at=f.done_at,
@@ -71,11 +105,11 @@ def follow_up_events(*, customer, user, limit: int) -> list[TimelineEvent]:
             title=_("Follow-up call: %(outcome)s") % {"outcome": f.get_outcome_display()},
             detail=_cut(f.purpose),
         )
-        for f in rows
+        for f in build_all(FollowUp, data.get("follow_ups"))
     ]
 
 
 def register_sources() -> None:
-    register("surveys", survey_events)
-    register("complaints", complaint_events)
-    register("follow_ups", follow_up_events)
+    register("surveys", survey_events, reads=survey_reads)
+    register("complaints", complaint_events, reads=complaint_reads)
+    register("follow_ups", follow_up_events, reads=follow_up_reads)

@@ -36,7 +36,7 @@ from loyalty.models import (
     PackageEntry,
     PackagePlan,
 )
-from loyalty.services import MONEY_PUT_ASIDE, _sale_limit, _today, account_locked
+from loyalty.services import MONEY_PUT_ASIDE, _sale_limit, _today, sale_account
 
 ZERO = Decimal("0")
 PACKAGE = "package"  # line kind and payment method
@@ -80,7 +80,7 @@ def package_price(line) -> tuple[str, Decimal]:
 
 def package_sold(visit: Visit, visit_line: VisitLine, line) -> None:
     plan = _plan(line)
-    account = account_locked(visit.customer)
+    account = sale_account(visit)
     package = CustomerPackage.objects.create(
         account=account,
         plan=plan,

@@ -39,19 +39,23 @@ def _what(entry, language: str) -> str:
     return cn if zh else en
 
 
-def balance_notice(entry_id: int) -> None:
-    """Plan the notice of one ledger row (after its transaction committed)."""
+def balance_notice(entry_id: int, *, entry=None, customer=None, balance=None) -> None:
+    """Plan the notice of one ledger row (after its transaction committed). The writer may hand
+    over what it knows (the row, the client, and (principal, bonus) right after the row, read
+    under the account's lock); otherwise they are read here."""
     from loyalty.models import StoredValueEntry
     from loyalty.selectors import money_text
     from messaging.services import language_of
 
-    entry = StoredValueEntry.objects.select_related("account__customer", "location").get(pk=entry_id)
-    customer = entry.account.customer
-    # The balance right after this row (a later row may already be written).
-    after = StoredValueEntry.objects.filter(account_id=entry.account_id, pk__lte=entry.pk).aggregate(
-        p=Sum("principal"), b=Sum("bonus")
-    )
-    principal, bonus = after["p"], after["b"]
+    if entry is None or customer is None or balance is None:
+        entry = StoredValueEntry.objects.select_related("account__customer", "location").get(pk=entry_id)
+        customer = entry.account.customer
+        # The balance right after this row (a later row may already be written).
+        after = StoredValueEntry.objects.filter(account_id=entry.account_id, pk__lte=entry.pk).aggregate(
+            p=Sum("principal"), b=Sum("bonus")
+        )
+        balance = (after["p"], after["b"])
+    principal, bonus = balance
     message_enqueue(
         customer=customer,
         kind=BALANCE_NOTICE,

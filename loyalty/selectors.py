@@ -2,9 +2,11 @@
 API). Each is a fixed number of queries whatever the client's history."""
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.models import (
@@ -50,17 +52,15 @@ def stored_value_available_text(customer) -> str | None:
     }
 
 
-def active_packages(customer) -> list[CustomerPackage]:
-    from django.utils import timezone
+def active_packages_qs(today: date) -> QuerySet[CustomerPackage]:
+    """Packages with sessions left and not expired on `today`, the first to expire first."""
+    return CustomerPackage.objects.filter(
+        status=CustomerPackage.Status.ACTIVE, sessions_left__gt=0, expires_on__gte=today
+    ).order_by("expires_on", "pk")
 
-    return list(
-        CustomerPackage.objects.filter(
-            account__customer=customer,
-            status=CustomerPackage.Status.ACTIVE,
-            sessions_left__gt=0,
-            expires_on__gte=timezone.localdate(),
-        ).order_by("expires_on", "pk")
-    )
+
+def active_packages(customer) -> list[CustomerPackage]:
+    return list(active_packages_qs(timezone.localdate()).filter(account__customer=customer))
 
 
 def packages_available_text(customer) -> str | None:
@@ -79,14 +79,15 @@ def packages_available_text(customer) -> str | None:
     )
 
 
-def open_coupons(customer) -> list[Coupon]:
-    from django.utils import timezone
-
-    return list(
-        Coupon.objects.filter(
-            customer=customer, status=Coupon.Status.ISSUED, valid_until__gte=timezone.localdate()
-        ).order_by("valid_until", "pk")
+def open_coupons_qs(today: date) -> QuerySet[Coupon]:
+    """Coupons issued and still valid on `today`, the first to lapse first."""
+    return Coupon.objects.filter(status=Coupon.Status.ISSUED, valid_until__gte=today).order_by(
+        "valid_until", "pk"
     )
+
+
+def open_coupons(customer) -> list[Coupon]:
+    return list(open_coupons_qs(timezone.localdate()).filter(customer=customer))
 
 
 def coupons_available_text(customer) -> str | None:
@@ -174,6 +175,11 @@ def ledger_history(account: LoyaltyAccount, *, limit: int = 20) -> list[LedgerRo
     """The latest rows of both ledgers, newest first (two queries)."""
     pts = account.points_entries.select_related("created_by").order_by("-pk")[:limit]
     val = account.value_entries.select_related("created_by").order_by("-pk")[:limit]
+    return ledger_rows(pts, val, limit=limit)
+
+
+def ledger_rows(pts, val, *, limit: int) -> list[LedgerRow]:
+    """The newest `limit` of the two ledgers' latest rows (each with `created_by`) as one list."""
     rows = [
         LedgerRow(
             e.created_at,

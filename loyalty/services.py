@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Payment, Visit, VisitLine
 from appointments.services import rules
+from appointments.visit_hooks import sale_memo
 from customers.models import Customer
 from loyalty.models import (
     LoyaltyAccount,
@@ -61,12 +62,44 @@ def _money(value) -> Decimal:
 # ---- the account ------------------------------------------------------------------------------
 
 
-def account_locked(customer: Customer) -> LoyaltyAccount:
-    """The client's account, made on first use, locked until the transaction ends."""
+def account_locked(customer: Customer, *, with_tier: bool = False) -> LoyaltyAccount:
+    """The client's account, made on first use, locked until the transaction ends (only the
+    account's row: `with_tier` reads its tier in the same statement without locking it)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("account_locked needs a transaction")
-    LoyaltyAccount.objects.get_or_create(customer=customer)
-    return LoyaltyAccount.objects.select_for_update().get(customer=customer)
+    locked = LoyaltyAccount.objects.select_for_update(of=("self",))
+    if with_tier:
+        locked = locked.select_related("tier")
+    account = locked.filter(customer=customer).first()
+    if account is None:  # the first use: made (or made by a concurrent first use), then locked
+        LoyaltyAccount.objects.get_or_create(customer=customer)
+        account = locked.get(customer=customer)
+    return account
+
+
+def sale_account(visit: Visit) -> LoyaltyAccount:
+    """The client's account for the handlers of one checkout: locked at the first use and kept
+    in the sale's memo (appointments.visit_hooks.sale_memo), so every handler of the sale works
+    on the one locked row, whose balances in memory follow every change made through it (each
+    write below moves the column with F() and the instance by the same amount). Outside a
+    checkout, account_locked. Every in-checkout write of loyalty goes through here: a second
+    instance of the same account would not see what the first one moved."""
+    memo = sale_memo(visit)
+    if memo is None:
+        return account_locked(visit.customer)
+    if "loyalty.account" not in memo:
+        memo["loyalty.account"] = account_locked(visit.customer, with_tier=True)
+    return memo["loyalty.account"]
+
+
+def sale_settings(visit: Visit) -> LoyaltySettings:
+    """LoyaltySettings, read once per checkout (the sale's memo), else read now."""
+    memo = sale_memo(visit)
+    if memo is None:
+        return LoyaltySettings.current()
+    if "loyalty.settings" not in memo:
+        memo["loyalty.settings"] = LoyaltySettings.current()
+    return memo["loyalty.settings"]
 
 
 def _today(location=None) -> date:
@@ -200,11 +233,20 @@ def points_value(points: int, settings: LoyaltySettings | None = None) -> Decima
     return (Decimal(points) / settings.points_per_currency_unit).quantize(CENT, rounding=ROUND_DOWN)
 
 
+def _lines_sum(visit: Visit, kinds) -> Decimal:
+    # visit.lines.all(): from memory in a checkout (it knows the rows it saved), else one query
+    return sum((line.amount for line in visit.lines.all() if line.kind in kinds), ZERO)
+
+
+def _payments_sum(visit: Visit, methods) -> Decimal:
+    return sum((p.amount for p in visit.payments.all() if p.method in methods), ZERO)
+
+
 def earnable_amount(visit: Visit) -> Decimal:
     """What a visit earns points on: its net total, less top-ups (money put aside, which earns
     when it is spent) and less what points paid."""
-    lines = visit.lines.filter(kind__in=NOT_EARNING_KINDS).aggregate(s=Sum("amount"))["s"] or ZERO
-    paid = visit.payments.filter(method__in=NOT_EARNING_METHODS).aggregate(s=Sum("amount"))["s"] or ZERO
+    lines = _lines_sum(visit, NOT_EARNING_KINDS)
+    paid = _payments_sum(visit, NOT_EARNING_METHODS)
     return max(visit.total - lines - paid, ZERO)
 
 
@@ -213,8 +255,8 @@ def points_earn_for_visit(visit: Visit) -> PointsEntry | None:
     key = f"earn:visit:{visit.pk}"
     if PointsEntry.objects.filter(key=key).exists():
         return None
-    settings = LoyaltySettings.current()
-    account = account_locked(visit.customer)
+    settings = sale_settings(visit)
+    account = sale_account(visit)
     # the tier the client had when the sale was priced (an upgrade it brings counts from the next)
     multiplier = account.tier.points_multiplier if account.tier_id else Decimal("1")
     points = int(
@@ -336,10 +378,11 @@ def points_reverse_for_visit(visit: Visit, *, by=None) -> PointsEntry | None:
 def _sale_limit(visit: Visit, method: str, payment: Payment) -> None:
     """Credit (points, stored value, gift cards, coupons, packages) pays for what the visit
     sells, never for a top-up or a gift card."""
-    aside = visit.lines.filter(kind__in=MONEY_PUT_ASIDE).aggregate(s=Sum("amount"))["s"] or ZERO
+    aside = _lines_sum(visit, MONEY_PUT_ASIDE)
     if not aside:
         return
-    credit = visit.payments.filter(method__in=CREDIT_METHODS).aggregate(s=Sum("amount"))["s"] or ZERO
+    # the payments saved so far, this one included (visit_checkout charges them in order)
+    credit = _payments_sum(visit, CREDIT_METHODS)
     if credit > visit.total - aside:
         raise ValidationError(
             {
@@ -355,8 +398,9 @@ def _sale_limit(visit: Visit, method: str, payment: Payment) -> None:
 def points_charge(visit: Visit, payment: Payment) -> None:
     """Payment method "points": the amount is worth whole points, taken FIFO by expiry."""
     _sale_limit(visit, POINTS, payment)
-    points = points_for_amount(payment.amount)
-    account = account_locked(visit.customer)
+    settings = sale_settings(visit)
+    points = points_for_amount(payment.amount, settings)
+    account = sale_account(visit)
     today = _today(visit.location)
     _expire_due(account, today)
     if points > account.points:
@@ -367,7 +411,7 @@ def points_charge(visit: Visit, payment: Payment) -> None:
                     % {
                         "name": visit.customer.name,
                         "have": account.points,
-                        "value": points_value(account.points),
+                        "value": points_value(account.points, settings),
                         "want": points,
                     }
                 ]
@@ -527,7 +571,7 @@ def topup_sold(visit: Visit, visit_line: VisitLine, line) -> None:
         raise ValidationError(
             {"discount": [_("A sale with a top-up takes no visit discount: the bonus is the discount.")]}
         )
-    account = account_locked(visit.customer)
+    account = sale_account(visit)
     _value_entry(
         account,
         kind=StoredValueEntry.Kind.TOPUP,
@@ -573,7 +617,7 @@ def topup_voided(visit: Visit, visit_line: VisitLine) -> None:
 
 def stored_value_charge(visit: Visit, payment: Payment) -> None:
     _sale_limit(visit, STORED_VALUE, payment)
-    account = account_locked(visit.customer)
+    account = sale_account(visit)
     principal, bonus = spend_split(account, payment.amount)
     entry = _value_entry(
         account,
@@ -586,7 +630,7 @@ def stored_value_charge(visit: Visit, payment: Payment) -> None:
         key=f"spend:payment:{payment.pk}",
         created_by=visit.created_by,
     )
-    _notice_on_commit(entry)
+    _notice_on_commit(entry, account, visit.customer)
 
 
 def stored_value_refund_payment(visit: Visit, payment: Payment) -> None:
@@ -663,7 +707,7 @@ def stored_value_refund(
         location=location,
         created_by=by,
     )
-    _notice_on_commit(entry)
+    _notice_on_commit(entry, account, customer)
     return entry
 
 
@@ -673,15 +717,17 @@ def stored_value_refund(
 BALANCE_NOTICE = "stored_value_notice"
 
 
-def _notice_on_commit(entry: StoredValueEntry) -> None:
+def _notice_on_commit(entry: StoredValueEntry, account: LoyaltyAccount, customer: Customer) -> None:
     """The client's balance notice after a use or a refund, through messaging's outbox (its key
-    makes it once per ledger row), planned after the write commits."""
-    entry_id = entry.pk
+    makes it once per ledger row), planned after the write commits. The balance right after the
+    row is the locked account's now (the row was just written under its lock), so the notice
+    need not read the ledger again."""
+    balance = (account.principal, account.bonus)
 
     def plan() -> None:
         from loyalty.notices import balance_notice
 
-        balance_notice(entry_id)
+        balance_notice(entry.pk, entry=entry, customer=customer, balance=balance)
 
     transaction.on_commit(plan)
 

@@ -113,7 +113,7 @@ def _change(
 
 def upgrade_after_visit(visit) -> None:
     """Inside the checkout: up to the best tier the figures now reach, never down."""
-    from loyalty.services import account_locked
+    from loyalty.services import sale_account
 
     tiers = active_tiers()
     if not tiers:
@@ -122,7 +122,7 @@ def upgrade_after_visit(visit) -> None:
     target = best_tier(spend, visits, tiers)
     if target is None:
         return
-    account = account_locked(visit.customer)
+    account = sale_account(visit)
     current_rank = account.tier.rank if account.tier_id else -1
     if target.rank > current_rank:
         _change(account, target, reason=TierChange.Reason.UPGRADE, spend=spend, visits=visits, visit=visit)

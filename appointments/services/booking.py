@@ -46,9 +46,14 @@ S = AppointmentStatus
 
 
 def appointment_lock(appointment: Appointment) -> Appointment:
-    """Re-read the appointment under a row lock: two desks acting on it serialise here."""
+    """Re-read the appointment under a row lock: two desks acting on it serialise here. Only
+    the appointment's row (`of=self`): without it PostgreSQL also locks the joined location
+    and client rows until commit, and every booking, move or checkout at the location (whose
+    foreign key takes a share lock on the location row) would wait for this one."""
     return (
-        Appointment.objects.select_for_update().select_related("location", "customer").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("location", "customer")
+        .get(pk=appointment.pk)
     )
 
 

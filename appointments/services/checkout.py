@@ -26,7 +26,7 @@ from appointments.payments import payment_method
 from appointments.services import rules
 from appointments.services.booking import appointment_lock, require_status
 from appointments.services.checks import check_on_its_day, safety_gate
-from appointments.visit_hooks import visit_hooks
+from appointments.visit_hooks import sale_memo_open, visit_hooks
 from customers.models import Customer
 from salon_crm.errors import Conflict
 
@@ -251,22 +251,48 @@ def _payments_for(total: Decimal, payments: list[PaymentIn]) -> list[PaymentIn]:
     return taken
 
 
+def _known_rows(visit: Visit, related: str, rows: list) -> None:
+    """Let `visit.<related>.all()` answer `rows` (rows this checkout saved, in pk order) without
+    a query, as a prefetch would: the handlers and the API's answer read them from memory. The
+    list is the cache itself: a row appended to it later is seen too."""
+    queryset = getattr(visit, related).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    if not hasattr(visit, "_prefetched_objects_cache"):
+        visit._prefetched_objects_cache = {}
+    visit._prefetched_objects_cache[related] = queryset
+
+
 def _save_sale(*, visit: Visit, quote: Quote, lines: list[CheckoutLine], payments: list[PaymentIn]) -> None:
-    """Lines, then payments; each line kind's `sold` and each method's `charge` run here, inside
-    the checkout's transaction."""
-    visit.full_clean(exclude=["appointment", "customer", "location", "created_by"])
+    """The visit; its lines (one INSERT), then each line kind's `sold` in the lines' order; its
+    payments (one INSERT), then each method's `charge` in the payments' order: all inside the
+    checkout's transaction, so the ledgers' locks are taken in the same order as ever. While a
+    payment is charged, visit.payments.all() answers the payments up to and including it."""
+    # The visit's CHECK constraint (total not negative) stays in the database; the quote cannot
+    # break it (a discount above the subtotal is refused), so it is not asked here (a query).
+    visit.full_clean(
+        exclude=["appointment", "customer", "location", "created_by"], validate_constraints=False
+    )
     visit.save()
-    for visit_line, line in zip(quote.lines, lines, strict=True):
+    for visit_line in quote.lines:
         visit_line.visit = visit
-        visit_line.save()
+    VisitLine.objects.bulk_create(quote.lines)
+    _known_rows(visit, "lines", list(quote.lines))
+    for visit_line, line in zip(quote.lines, lines, strict=True):
         kind = line_kind(visit_line.kind)
         if kind.sold is not None:
             kind.sold(visit, visit_line, line)
-    for p in payments:
-        payment = Payment.objects.create(
-            visit=visit, method=p.method, amount=p.amount, reference=p.reference[:100]
-        )
-        method = payment_method(p.method)
+    saved = Payment.objects.bulk_create(
+        [
+            Payment(visit=visit, method=p.method, amount=p.amount, reference=p.reference[:100])
+            for p in payments
+        ]
+    )
+    charged: list[Payment] = []
+    _known_rows(visit, "payments", charged)
+    for payment in saved:
+        charged.append(payment)
+        method = payment_method(payment.method)
         if method.charge is not None:
             method.charge(visit, payment)
 
@@ -289,8 +315,10 @@ def visit_checkout(
     total exactly; a price override (Quote.needs_override: far below the catalogue, or nothing
     to pay) needs `price_reason` or appointments.override_price and is recorded on the visit.
     Line kinds' and payment methods' handlers run inside this transaction (one that raises
-    rolls everything back). Completes the appointment; events `completed` and
-    `visit_completed` after commit. `override_reason` is for the safety warnings."""
+    rolls everything back); they share the sale's memo (appointments.visit_hooks.sale_memo).
+    Completes the appointment; events `completed` and `visit_completed` after commit.
+    `override_reason` is for the safety warnings. The visit returned carries its lines and
+    payments (visit.lines.all(), visit.payments.all() answer without a query)."""
     if not by.has_perm("appointments.checkout"):
         raise PermissionDenied(_("You may not check out."))
     require_location(by, location)
@@ -331,9 +359,10 @@ def visit_checkout(
         rule_discount=quote.rule_discount,
         rule_label=quote.rule_label,
     )
-    _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
-    for hook in visit_hooks():
-        hook.completed(visit)
+    with sale_memo_open(visit):
+        _save_sale(visit=visit, quote=quote, lines=lines, payments=taken)
+        for hook in visit_hooks():
+            hook.completed(visit)
     if appointment is not None:
         appointment.status = AppointmentStatus.COMPLETED
         appointment.completed_at = now
@@ -353,7 +382,7 @@ def visit_void(*, visit: Visit, by, reason: str) -> Visit:
     transaction: a refund that fails leaves the visit completed."""
     if not by.has_perm("appointments.void_visit"):
         raise PermissionDenied(_("Only a manager can void a visit."))
-    visit = Visit.objects.select_for_update().select_related("location").get(pk=visit.pk)
+    visit = Visit.objects.select_for_update(of=("self",)).select_related("location").get(pk=visit.pk)
     require_location(by, visit.location)
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give a reason.")]})

@@ -57,7 +57,7 @@ def waitlist_add(
 @transaction.atomic
 def waitlist_set_status(*, entry: WaitlistEntry, status: str, by) -> WaitlistEntry:
     """Mark an entry booked (the desk booked it) or cancelled (the client no longer waits)."""
-    entry = WaitlistEntry.objects.select_for_update().select_related("location").get(pk=entry.pk)
+    entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("location").get(pk=entry.pk)
     if by is not None:
         require_location(by, entry.location)
     if status not in (WaitlistEntry.Status.BOOKED, WaitlistEntry.Status.CANCELLED):

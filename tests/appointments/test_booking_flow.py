@@ -167,10 +167,11 @@ def test_timeline_shows_visits_and_appointments_in_constant_queries(
     reception.user.refresh_from_db()
     user = reception.user
     user.has_perm("customers.view_health")  # warm the permission cache (not the timeline's cost)
-    # 13 queries: visits, their lines, line staff; appointments, items, services; customers'
-    # formulas, patch tests, consent; messaging's messages; feedback's complaints and calls (and
-    # the user's staff row, for the stylist check) — the same for 1 visit or 6
-    with django_assert_num_queries(13):
+    # 2 queries: the user's staff row (the locations and the stylist check of feedback's
+    # sources), then one statement for every source's rows (visits with their lines and staff,
+    # appointments with their services, customers' formulas, patch tests and consent,
+    # messaging's messages, feedback's complaints and calls) — the same for 1 visit or 6
+    with django_assert_num_queries(2):
         events = timeline_for(customer=salon.customer, user=user, limit=30)
     kinds = [e.kind for e in events]
     assert kinds.count("visit") == visits

@@ -210,3 +210,89 @@ def test_checkout_and_void_via_api(salon, reception, manager, booked, api_as):
         format="json",
     )
     assert bad.status_code == 400
+
+
+def test_checkout_via_api_with_split_payment_and_points_query_count(
+    salon,
+    reception,
+    manager,
+    booked,
+    api_as,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    from loyalty.models import LoyaltyAccount, StoredValueEntry
+    from loyalty.services import ledger_check
+    from messaging.models import OutboundMessage
+
+    # given: the client holds ¥500 of stored value (a top-up sold at the desk)
+    with django_capture_on_commit_callbacks(execute=True):
+        visit_checkout(
+            location=salon.location,
+            customer=salon.customer,
+            by=manager.user,
+            lines=[CheckoutLine(kind="topup", unit_price=Decimal("500.00"))],
+            payments=[PaymentIn("cash", Decimal("500.00"))],
+        )
+    body = {
+        "location": salon.location.pk,
+        "customer": salon.customer.pk,
+        "appointment": booked.pk,
+        "payments": [{"method": "stored_value", "amount": "50.00"}, {"method": "card", "amount": "830.00"}],
+    }
+    # when: ¥880 paid ¥50 from stored value and ¥830 by card. 24 queries up to the commit: the
+    # location and the client (input), the location check, the appointment; in the transaction
+    # (SAVEPOINT … RELEASE here, inside the test's): the location check, the appointment locked,
+    # its visit (none), its items, the client's tier (the price rule), the stylists at the
+    # location, the visit, its lines (one INSERT), its payments (one INSERT), the account locked
+    # (once for the whole sale), the stored-value row and balance, the earn key (none), the
+    # settings, the points row and balance, the tiers, the appointment completed. The answer is
+    # the visit as saved: nothing read again. (A token request adds the token, the user's and
+    # their groups' permissions and the staff member.)
+    with django_capture_on_commit_callbacks() as reactions, django_assert_max_num_queries(24):
+        response = api_as(reception).post("/api/v1/visits/", body, format="json")
+    assert response.status_code == 201
+    # after the commit, each reaction once, in its own transaction (SAVEPOINTs here): the
+    # balance notice (its key, template, row: the balance comes from the locked account); the
+    # thank-you (the visit, its lines, the key, the template, the row); the survey (the visit,
+    # its lines with their services and stylists, the survey, its row, the message's key,
+    # template and row, the survey's link to it); the follow-up calls (none for these services);
+    # the day for the roll-ups (the visit, the dirty day: already marked by the top-up). The
+    # outbox's dispatch pass that the notice asks for is a task (sent after the commit).
+    with django_assert_max_num_queries(32):
+        for reaction in reactions:
+            reaction()
+    # then
+    visit = Visit.objects.get(appointment=booked)
+    assert response.json()["id"] == visit.pk
+    assert [(p["method"], p["amount"]) for p in response.json()["payments"]] == [
+        ("stored_value", "50.00"),
+        ("card", "830.00"),
+    ]
+    account = LoyaltyAccount.objects.get(customer=salon.customer)
+    assert (account.principal + account.bonus, account.points) == (Decimal("450.00"), 880)
+    assert ledger_check(account).ok
+    spent = StoredValueEntry.objects.get(visit=visit)
+    assert (spent.principal + spent.bonus, spent.key) == (
+        Decimal("-50.00"),
+        f"spend:payment:{spent.payment_id}",
+    )
+    # the top-up's thank-you, then this visit's notice (the balance right after it), thank-you
+    # and survey
+    messages = OutboundMessage.objects.filter(customer=salon.customer).order_by("pk")
+    assert [m.kind for m in messages] == [
+        "visit_thank_you",
+        "stored_value_notice",
+        "visit_thank_you",
+        "survey",
+    ]
+    notice = messages[1]
+    assert (notice.idempotency_key, notice.context["change"], notice.context["balance"]) == (
+        f"sv-notice:{spent.pk}",
+        "¥50.00",
+        "¥450.00",
+    )
+    assert [m.idempotency_key for m in messages[2:]] == [
+        f"visit:{visit.pk}:visit_thank_you",
+        f"visit:{visit.pk}:survey",
+    ]

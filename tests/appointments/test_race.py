@@ -57,3 +57,54 @@ def test_32_concurrent_bookings_of_one_slot(salon, reception):
     assert codes == [201] + [409] * (THREADS - 1)
     assert {body["code"] for code, body in results if code == 409} == {"slot_taken"}
     assert AppointmentItem.objects.filter(staff=salon.stylist, is_active=True).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_appointment_does_not_lock_its_location_or_client(salon, reception):
+    """appointment_lock holds the appointment's row only: while one desk acts on an appointment
+    (a checkout, a move), another desk can book at the same location and edit the client. With
+    the location's row locked too, every booking there (its foreign key takes a share lock on
+    the location) would wait for that transaction."""
+    from django.db import transaction
+
+    from appointments.services import BookingItem, appointment_book
+    from appointments.services.booking import appointment_lock
+
+    appointment = appointment_book(
+        customer=CustomerFactory(),
+        location=salon.location,
+        items=[BookingItem(service=salon.cut, staff=salon.stylist, start=salon.at(10))],
+        source="front_desk",
+        booked_by=reception.user,
+    )
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                appointment_lock(appointment)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(timeout=30)
+        with connection.cursor() as cursor, transaction.atomic():
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            # what inserting a booking at the location, and editing the client, need
+            cursor.execute("SELECT 1 FROM accounts_location WHERE id = %s FOR KEY SHARE", [salon.location.pk])
+            cursor.execute(
+                "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE", [appointment.customer_id]
+            )
+            # and the appointment itself is held
+            with pytest.raises(Exception, match="lock timeout"), transaction.atomic():
+                cursor.execute(
+                    "SELECT 1 FROM appointments_appointment WHERE id = %s FOR UPDATE", [appointment.pk]
+                )
+    finally:
+        release.set()
+        holder.join()

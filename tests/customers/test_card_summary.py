@@ -4,11 +4,13 @@ cancellations, the last visit, the preferred stylist and the upcoming appointmen
 does not import appointments: appointments fills the card through customers.card's registry."""
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments.models import Visit
 from appointments.services import (
     BookingItem,
     CheckoutLine,
@@ -19,11 +21,18 @@ from appointments.services import (
     visit_checkout,
     visit_void,
 )
-from customers import card, timeline
+from customers import card
+from customers.models import ConsentRecord
+from feedback.models import Complaint
+from feedback.services import complaint_open, follow_up_create, survey_answer, survey_plan
+from loyalty.models import Coupon, CustomerPackage, LoyaltyAccount, PackagePlan
+from loyalty.services import points_adjust
+from messaging.models import OutboundMessage
 from tests.accounts.factories import StaffMemberFactory
 from tests.appointments import fixtures_core
 from tests.appointments.factories import ServiceFactory, open_all_week, work_all_week
 from tests.appointments.fixtures_core import DAY
+from tests.customers.factories import FormulaFactory, PatchTestFactory, TagFactory
 
 salon = fixtures_core.salon
 pytestmark = pytest.mark.django_db
@@ -126,6 +135,20 @@ def test_card_summary_counts_the_last_twelve_months(client_as, salon, reception,
     assert 'data-fact="no_shows"' in html and "card-fact-warning" in html
 
 
+def test_the_figures_follow_the_clock_for_the_same_reader(client_as, salon, reception, history, clock):
+    """The card's statement is compiled once per kind of reader (salon_crm.rows.read_row): the
+    client and the time are its parameters, never frozen into it."""
+    client = client_as(reception)
+    url = reverse("customers:detail", args=[salon.customer.pk])
+    assert _facts(client.get(url))["visits"] == ("3", "")
+    # 270 days on, the visits of 100 and 200 days ago have left the 12 months
+    clock.at = _at(salon, 270).astimezone(UTC)
+    facts = _facts(client_as(reception).get(url))  # logged in again: the session has expired
+    assert facts["visits"] == ("1", "")  # the cut of 30 days ago, now 300
+    assert facts["last_visit"][1].startswith("300 days ago")
+    assert facts["no_shows"] == ("1", "") and facts["late_cancels"] == ("1", "")
+
+
 def test_card_lists_upcoming_appointments_and_offers_book_and_walk_in(client_as, salon, reception, history):
     response = client_as(reception).get(reverse("customers:detail", args=[salon.customer.pk]))
     html = response.content.decode()
@@ -205,44 +228,88 @@ def test_an_appointment_at_a_branch_the_user_does_not_work_at_is_listed_without_
     assert "data-upcoming-open" not in response.content.decode()
 
 
-@pytest.fixture
-def appointments_panel_only():
-    """customers' own timeline sources and appointments' card panel only: the other apps' parts
-    of the card count their own queries (tests/customers/test_card.py counts customers')."""
-    sources = {k: v for k, v in timeline.sources().items() if not k.startswith("customers.")}
-    panels = {k: v for k, v in card.providers().items() if k != "appointments"}
-    for key in sources:
-        timeline.unregister(key)
-    for key in panels:
-        card.unregister(key)
-    yield
-    for key, source in sources.items():
-        timeline.register(key, source)
-    for key, provider in panels.items():
-        card.register(key, provider)
+def _more_of_everything(salon, clock, reception, manager, n: int) -> None:
+    """`n` more of every list the card shows: sales (visits, lines, points, surveys answered),
+    bookings ahead, colour formulas, patch tests, consent changes, tags, messages, ledger
+    adjustments, packages, coupons, complaint cases and follow-up calls."""
+    s = salon
+    start = len(Visit.objects.filter(customer=s.customer))
+    for i in range(n):
+        visit = _sale(clock, s, reception.user, days=-50 - start - i, service=s.cut, staff=s.stylist)
+        survey = survey_plan(visit=visit)
+        survey_answer(survey=survey, csat=5, nps=9, comment="Lovely", now=survey.send_at)
+        _book(s, _at(s, 30 + 2 * (start + i), 10))
+        FormulaFactory(customer=s.customer, stylist=s.stylist, shades=[("7/1", 30), ("8/0", 20)])
+        PatchTestFactory(customer=s.customer, tested_on=DAY - timedelta(days=start + i))
+        ConsentRecord.objects.create(customer=s.customer, channel="sms", granted=bool(i % 2), method="desk")
+        TagFactory(name=f"tag {start + i}").customers.add(s.customer)
+        OutboundMessage.objects.create(
+            customer=s.customer, kind="thank_you", channel="sms", idempotency_key=f"card:{start + i}",
+            language="en", status=OutboundMessage.Status.SENT, scheduled_for=clock.at, sent_at=clock.at,
+        )  # fmt: skip
+        points_adjust(customer=s.customer, points=10, reason="goodwill", by=manager.user)
+        clock.at = _at(s, -1).astimezone(UTC)
+        visit_checkout(
+            location=s.location, customer=s.customer, by=reception.user,
+            lines=[CheckoutLine(kind="topup", unit_price=Decimal("100.00"))],
+            payments=[PaymentIn("cash", Decimal("100.00"))],
+        )  # fmt: skip
+        account = LoyaltyAccount.objects.get(customer=s.customer)
+        plan = PackagePlan.objects.create(name=f"Cut ×5 {start + i}", sessions=5, price=Decimal("800.00"))
+        CustomerPackage.objects.create(
+            account=account, plan=plan, name=plan.name, sessions_total=5, sessions_left=5, price=plan.price,
+            expires_on=DAY + timedelta(days=365),
+        )  # fmt: skip
+        Coupon.objects.create(
+            code=f"CP-CARD-{start + i:04d}", kind="manual", customer=s.customer, value=Decimal("20"),
+            valid_from=DAY, valid_until=DAY + timedelta(days=30),
+        )  # fmt: skip
+        complaint_open(
+            customer=s.customer, location=s.location, category=Complaint.Category.SKILL,
+            description="Too short", by=manager.user,
+        )  # fmt: skip
+        follow_up_create(
+            customer=s.customer, location=s.location, due_on=DAY + timedelta(days=1), by=manager.user,
+            assignee=s.stylist, purpose="How is the cut?",
+        )  # fmt: skip
+    clock.at = _at(s, 0).astimezone(UTC)
 
 
-def test_card_query_count_with_the_appointments_panel_is_exact_and_constant(
-    client_as, salon, reception, history, clock, appointments_panel_only, django_assert_num_queries
+@pytest.mark.parametrize(
+    ("who", "queries"),
+    [
+        # session, user, user perms, group perms, staff row; the card's one statement (the
+        # client, preferred stylist, home location and referrer, and every panel's and timeline
+        # source's lists and figures as subqueries); access-log insert; the base template's two
+        # location queries (the switcher's list, the current location)
+        ("reception", 9),
+        ("manager", 9),
+        ("owner", 9),
+        ("stylist", 9),  # the client's preferred stylist: theirs, no further check
+        # not theirs on file: "wrote a formula for them?", "has a booking with them?" (may they
+        # write health: customers.privacy.can_write_health)
+        ("other_stylist", 11),
+    ],
+)
+def test_card_query_count_is_exact_for_every_role_and_constant_as_history_grows(
+    request, client_as, salon, reception, manager, history, clock, who, queries, django_assert_num_queries
 ):
-    client = client_as(reception)
+    # given a client with some of everything the card shows
+    _more_of_everything(salon, clock, reception, manager, 2)
+    client = client_as(request.getfixturevalue(who))
     url = reverse("customers:detail", args=[salon.customer.pk])
-    # 23 queries: session, user, user perms, group perms, customer (+staff, location, referrer),
-    # tags, patch tests (+performer), formulas (+stylist, newer version), consent (+recorder);
-    # timeline: formulas, patch tests, consent; the appointments panel (customer_summary):
-    # visits (count, spend), appointments (no-shows, late cancellations), last visit
-    # (+location), stylist of most visits, upcoming appointments (+location), their items
-    # (+service, staff), then the user's staff record and locations (which upcoming
-    # appointments open a dialog); access-log insert; the base template's two location queries.
-    with django_assert_num_queries(23) as captured:
+    with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
-    # a longer history costs no extra query
-    for n in range(4):
-        _sale(clock, salon, reception.user, days=-40 - n, service=salon.cut, staff=salon.stylist)
-        _book(salon, _at(salon, 8 + n, 15))
-    clock.at = _at(salon, 0).astimezone(UTC)
-    with django_assert_num_queries(len(captured.captured_queries)):
-        assert client.get(url).status_code == 200
+    # when every list grows past what the card shows
+    _more_of_everything(salon, clock, reception, manager, 30)
+    # then no query more
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
+    card_data = response.context["card"]
+    assert len(card_data.timeline) == 30
+    if who != "other_stylist":
+        assert len(card_data.formulas) == 20 and len(card_data.patch_tests) == 10
 
 
 def test_other_apps_add_to_the_card_through_the_registry(client_as, salon, reception, clock):

@@ -41,7 +41,7 @@ def digest() -> dict[str, tuple[int, str]]:
     with connection.cursor() as cursor:
         for table in tables():
             cursor.execute(
-                f'SELECT count(*), md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t::text), \'\')) FROM "{table}" t'
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"{table}\" t"
             )
             out[table] = cursor.fetchone()
     return out
@@ -50,10 +50,14 @@ def digest() -> dict[str, tuple[int, str]]:
 def readable() -> dict:
     """What a person reads back: balances, outbox statuses, decrypted health fields."""
     return {
-        "balances": list(LoyaltyAccount.objects.order_by("pk").values_list("pk", "points", "principal", "bonus")),
+        "balances": list(
+            LoyaltyAccount.objects.order_by("pk").values_list("pk", "points", "principal", "bonus")
+        ),
         "outbox": list(OutboundMessage.objects.order_by("pk").values_list("pk", "status", "idempotency_key")),
         "health": list(
-            Customer._base_manager.order_by("pk").values_list("pk", "allergies", "contraindications", "medical_notes")
+            Customer._base_manager.order_by("pk").values_list(
+                "pk", "allergies", "contraindications", "medical_notes"
+            )
         ),
     }
 
