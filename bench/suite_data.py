@@ -119,11 +119,12 @@ def ensure(scale: str, *, regenerate: bool = False, keep_front_desk: bool = Fals
     locs = analytics_bench.locations()
     conn = psycopg2.connect(url)
     data = counts(conn)
+    # The scenarios add rows (bookings, checkouts' visits, dispatch's clients), never remove any.
     if (
         regenerate
-        or data["c"] != size.clients
-        or data["v"] != size.visits
-        or data["phones"] != size.clients
+        or data["c"] < size.clients
+        or data["v"] < size.visits
+        or data["phones"] < size.clients
         or not data["messaging_outboundmessage"]
     ):
         started = time.perf_counter()
@@ -132,6 +133,7 @@ def ensure(scale: str, *, regenerate: bool = False, keep_front_desk: bool = Fals
         extras(conn, locs)
         data = counts(conn)
         data["generated_s"] = time.perf_counter() - started
+        keep_front_desk = False  # the TRUNCATE … CASCADE took the front desk's bookings too
     conn.close()
     data["front_desk"] = front_desk(locs, rebuild=not keep_front_desk)
     return data

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -419,9 +419,18 @@ def _is_double_booking(exc: IntegrityError) -> bool:
     return getattr(cause, "pgcode", None) == "23P01" or "no_double_booking" in str(exc)
 
 
+def _is_exclusion_deadlock(exc: OperationalError) -> bool:
+    """Two transactions inserting items that overlap each other: each has written its index
+    entry, each exclusion check waits for the other, and PostgreSQL aborts one of them with
+    deadlock_detected (found by bench/suite.py's booking race). For that one the slot was taken."""
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) == "40P01" or type(cause).__name__ == "DeadlockDetected"
+
+
 def save_items(appointment: Appointment, planned: list[Planned]) -> None:
     """Insert (or re-activate, on a move) the items in a savepoint; a concurrent booking that
-    the checks could not see is caught by the exclusion constraint and becomes a 409."""
+    the checks could not see is caught by the exclusion constraint and becomes a 409 (also when
+    PostgreSQL resolves two such inserts as a deadlock: the other one got the slot)."""
     try:
         with transaction.atomic():
             for p in planned:
@@ -440,5 +449,9 @@ def save_items(appointment: Appointment, planned: list[Planned]) -> None:
                 item.save()
     except IntegrityError as exc:
         if not _is_double_booking(exc):
+            raise
+        raise _taken(planned[0], _("That time was just booked by someone else; choose another.")) from exc
+    except OperationalError as exc:
+        if not _is_exclusion_deadlock(exc):
             raise
         raise _taken(planned[0], _("That time was just booked by someone else; choose another.")) from exc

@@ -287,3 +287,24 @@ def test_waitlist_window_is_a_wall_clock_minute(salon, reception, api_as):
     for name in ("WaitlistEntryInputRequest", "WaitlistEntryOutput"):
         latest = schema[name]["properties"]["latest"]
         assert "format" not in str(latest) and "pattern" in str(latest), latest
+
+
+def test_a_deadlock_between_two_overlapping_inserts_is_a_409_not_a_500(salon, reception, api_as, monkeypatch):
+    """Two bookings inserting overlapping items at once can each wait in the other's exclusion
+    check; PostgreSQL aborts one with deadlock_detected (bench/suite.py's booking race saw it).
+    The aborted one lost the slot: 409 slot_taken, nothing of it kept."""
+    import psycopg2.errors
+    from django.db import OperationalError
+
+    from appointments.models import AppointmentItem
+
+    def deadlock(self, *args, **kwargs):
+        try:
+            raise psycopg2.errors.DeadlockDetected("deadlock detected")
+        except psycopg2.errors.DeadlockDetected as cause:
+            raise OperationalError("deadlock detected") from cause
+
+    monkeypatch.setattr(AppointmentItem, "save", deadlock)
+    response = api_as(reception).post("/api/v1/appointments/", payload(salon), format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "slot_taken")
+    assert Appointment.objects.count() == 0
