@@ -81,6 +81,11 @@ def setup(scale: str) -> str:
     that no worker reads (BENCH_BROKER; emptied first), as production hands them to a worker on
     another machine: eager tasks would run inside the timed request."""
     os.environ["FIELD_ENCRYPTION_KEYS"] = BENCH_FIELD_KEY
+    # The test client's host and plain HTTP, whatever the calling shell exports (CI's hosts).
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"
+    os.environ["DJANGO_SESSION_COOKIE_SECURE"] = "0"
+    os.environ["DJANGO_DEBUG"] = "0"
     os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER", BROKER)
     import redis
 
