@@ -1,15 +1,17 @@
 """The load test (issue 15 item 3): gunicorn on PostgreSQL at chain scale under locust, loopback only.
 
     .venv/bin/pip install -c constraints.txt -e ".[dev,load]"      # locust (not installed by CI)
-    BENCH_DB=salon_bench_load .venv/bin/python bench/load_test.py  # phase 1 (5 min), then the step-up
+    .venv/bin/python bench/load_test.py                          # phase 1 (5 min), then the step-up
+    BENCH_DB=salon_load_chain .venv/bin/python bench/load_test.py   # a database of its own
     .venv/bin/python bench/load_test.py --phase 1 --duration 60     # a quick look
-    .venv/bin/python bench/load_test.py --phase 2 --steps 100,200,300 --step-seconds 60
+    .venv/bin/python bench/load_test.py --phase 2 --users 250 --steps 300,400 --step-seconds 60
+    .venv/bin/python bench/load_test.py --report-only /tmp/load_test_<pid>   # rewrite the results
 
 1. Data: `bench.suite_data.ensure("chain")` (200,000 clients, 1,000,000 visits, generated once into
    `salon_bench_chain`, or BENCH_DB / --db; the front desk on top is rebuilt unless
    --keep-front-desk), `compute_analytics` once if there are no roll-ups (the dashboard reads
    them), and --checkouts arrived appointments at `benchlt` for members holding stored value
-   (as `suite_data._checkout_appointments` makes them, with 100 stylists so that thousands fit in
+   (as `suite_data.checkout_appointments` makes them, with 100 stylists so that thousands fit in
    the day), handed to the simulated desks through the plan file.
 2. The server: the Dockerfile's gunicorn command (`scripts/compose_check.py gunicorn-args`:
    sync workers, access log on) with --workers 4 and bound to 127.0.0.1 only; production
@@ -26,15 +28,20 @@
    StepShape): phase 1 is 50 front desk + 5 managers measured for --duration seconds once all
    of them have logged in; phase 2 steps the users up (--steps, --step-seconds each, at most
    --max-users) and stops after the first step whose p95 passes --p95-limit ms or that had a
-   failure. With --phase both the step-up continues from phase 1's users without a restart.
+   failure; a step past the limit is measured once more first (the machine may be shared: a
+   burst of other work must not end the step-up). With --phase both the step-up continues from
+   phase 1's users without a restart, whatever phase 1's p95.
 4. Samples once a second: CPU of gunicorn (master + workers), of PostgreSQL (this database's
-   backends, and every other postgres process), of locust, and of the rest of the machine, from
-   /proc; the load average; pg_stat_activity of this database by state, the backends waiting on
+   backends / the background processes / other databases' backends), of locust, and of every
+   other process (other work on the machine, the heaviest named in the report), from /proc; the
+   load average; pg_stat_activity of this database by state, the backends waiting on
    a lock and pg_locks not granted; gunicorn's listen queue and the connections it is serving
    (/proc/net/tcp).
 5. Writes bench/results/load.json and load.md (per phase and step: users, requests/s, p50 / p95 /
    p99 / max per request name and overall, failures with examples, CPU shares, connections, lock
    waits, load average), the latter with a "## Load test" section ready for docs/performance.md.
+   The raw files (plan, every request, the steps, the samples, the server's and locust's logs)
+   stay in /tmp/load_test_<pid>; --report-only rewrites the results from them.
 """
 
 from __future__ import annotations
@@ -78,76 +85,9 @@ CHECKOUT_LOCATION, CHECKOUT_STYLISTS = "benchlt", 100
 
 
 def checkout_appointments(count: int) -> tuple[object, list[int]]:
-    """`count` appointments checked in today at `benchlt` for members holding stored value, as
-    `suite_data._checkout_appointments` makes them at `benchco`, but with 100 stylists: a run
-    needs thousands and they must all fall on today's local date (checkout happens on the
-    appointment's own day), one minute each after the last item of today there (visits stay).
-    Earlier runs' appointments that were not checked out are cancelled."""
-    from datetime import time as dtime
-
-    from django.contrib.auth import get_user_model
-    from django.db.models import Max
-    from django.utils import timezone
-
-    from accounts.models import Location, StaffMember
-    from appointments.models import Appointment, AppointmentItem, Service
-    from appointments.services import rules
-    from loyalty.models import LoyaltyAccount
-
-    location, _ = Location.objects.get_or_create(
-        code=CHECKOUT_LOCATION, defaults={"name": "Bench load test checkout", "time_zone": "Asia/Shanghai"}
-    )
-    stylists = []
-    for n in range(CHECKOUT_STYLISTS):
-        user, _ = get_user_model().objects.get_or_create(username=f"{CHECKOUT_LOCATION}_{n:03d}")
-        member, _ = StaffMember.objects.get_or_create(
-            user=user,
-            defaults={"display_name": f"Load test stylist {n}", "role": "stylist", "is_bookable": True},
-        )
-        member.locations.add(location)
-        stylists.append(member)
-    service = Service.objects.get(name="B40 Cut")
-    service.locations.add(location)
-    today = rules.local_date(location, timezone.now())
-    day_start, day_end = rules.day_bounds(location, today)
-    Appointment.objects.filter(location=location, status="arrived").update(status="cancelled")
-    last = AppointmentItem.objects.filter(
-        appointment__location=location, start__gte=day_start, start__lt=day_end
-    ).aggregate(m=Max("end"))["m"]
-    first = last or rules.local_dt(location, today, dtime(0))
-    minutes = -(-count // len(stylists))
-    if first + timedelta(minutes=minutes) > day_end:
-        raise SystemExit(
-            f"{count} checkout appointments do not fit in what is left of today at {location.code}"
-            f" (local {timezone.localtime(first, location.tz):%H:%M}): run with fewer --checkouts, or tomorrow"
-        )
-    members = list(
-        LoyaltyAccount.objects.filter(principal__gte=400)
-        .order_by("pk")
-        .values_list("customer_id", flat=True)[:count]
-    )
-    appointments, items = [], []
-    for n, customer_id in enumerate(members):
-        start = first + timedelta(minutes=n // len(stylists))
-        end = start + timedelta(minutes=1)
-        appointments.append(
-            Appointment(customer_id=customer_id, location=location, start=start, end=end, status="arrived")
-        )
-        items.append(
-            AppointmentItem(
-                service=service,
-                staff=stylists[n % len(stylists)],
-                start=start,
-                end=end,
-                busy_until=end,
-                price=service.price,
-            )
-        )
-    Appointment.objects.bulk_create(appointments)
-    for a, i in zip(appointments, items, strict=True):
-        i.appointment = a
-    AppointmentItem.objects.bulk_create(items)
-    return location, [a.pk for a in appointments]
+    """The load test's arrived appointments: suite_data's, at its own location `benchlt` with
+    100 stylists (a run needs thousands, all on today's local date)."""
+    return suite_data.checkout_appointments(count, code=CHECKOUT_LOCATION, stylists=CHECKOUT_STYLISTS)
 
 
 def data_present(url: str, scale: str) -> bool:
@@ -300,7 +240,8 @@ def server_env(args) -> dict:
     return env
 
 
-def gunicorn_command(args) -> list[str]:
+def image_command(args) -> list[str]:
+    """The Dockerfile's CMD arguments with only the bind address changed (as CI starts it)."""
     out = subprocess.run(
         [sys.executable, "scripts/compose_check.py", "gunicorn-args", "--bind", f"127.0.0.1:{args.port}"],
         cwd=ROOT,
@@ -308,7 +249,16 @@ def gunicorn_command(args) -> list[str]:
         capture_output=True,
         text=True,
     ).stdout.split("\n")
-    cmd = [a for a in out if a]
+    return [a for a in out if a]
+
+
+def image_workers(args) -> str | None:
+    cmd = image_command(args)
+    return cmd[cmd.index("--workers") + 1] if "--workers" in cmd[:-1] else None
+
+
+def gunicorn_command(args) -> list[str]:
+    cmd = image_command(args)
     if "--workers" in cmd:
         cmd[cmd.index("--workers") + 1] = str(args.workers)
     else:
@@ -779,12 +729,13 @@ def own_cpu(step: dict) -> float:
 
 def saturation(step: dict, workers: int, max_connections: int) -> dict[str, str]:
     """What was at its limit during a step: name -> the figures that say so. "CPU" counts when
-    both cores were busy most of the step and the load itself used at least half of them;
+    the machine was 85 % busy on average or both cores were full most of the step, and the load
+    itself used at least half of it;
     "CPU (other work)" when they were busy mostly with other work (a condition, not a finding)."""
     c, g, p = step["cpu_cores"], step["gunicorn"], step["pg"]
     samples = max(1, step["samples"])
     out = {}
-    if step["machine_full_share"] >= 0.5:
+    if step["machine_full_share"] >= 0.5 or (step["machine_busy_share"] or 0) >= 0.85:
         busy = c["machine"] or 0
         mine = own_cpu(step)
         kind = "CPU" if mine >= 0.5 * busy else "CPU (other work)"
@@ -967,8 +918,13 @@ def markdown(meta: dict, steps: list[dict], v: dict) -> str:
         f"{meta['command']}",
         "```",
         "",
-        f"The server is the Dockerfile's gunicorn command ({meta['gunicorn']}) bound to 127.0.0.1 with"
-        f" {meta['workers']} sync workers, DEBUG off and the production settings: the manifest's static"
+        f"The server is the Dockerfile's gunicorn command (`{meta['gunicorn']}`"
+        + (
+            f", {meta['workers']} workers instead of the image's {meta['image_workers']}"
+            if meta.get("image_workers") and str(meta["image_workers"]) != str(meta["workers"])
+            else ""
+        )
+        + "), sync workers, bound to 127.0.0.1, DEBUG off and the production settings: the manifest's static"
         " files, SSL redirect, secure cookies and HSTS (the simulated browsers send `X-Forwarded-Proto: https` as"
         " the load balancer does), the cache in Redis and the Celery broker in Redis with no worker (tasks are"
         " published and stay queued, as for a worker on another machine), `AXES_PROXY_COUNT=1` with an"
@@ -983,7 +939,8 @@ def markdown(meta: dict, steps: list[dict], v: dict) -> str:
         " the day calendar of `benchcal` (40 stylists, 600 appointments), a booking at `benchfd` (80 stylists:"
         " API search by the phone's last digits, a day's availability for one stylist or any, POST into a free"
         ' slot; a 409 "slot taken" is a right answer under contention) and a checkout (POST /api/v1/visits/'
-        " of an arrived appointment at `benchlt`, part stored value, the rest by card);",
+        f" of an arrived appointment at `{meta.get('checkout_location', 'benchco')}`, part stored value, the rest"
+        " by card);",
         f"- **managers** (weight 5, {meta['think']['manager'][0]:g}–{meta['think']['manager'][1]:g} s): the"
         " dashboard page and GET /api/v1/metrics/summary/ for periods from 7 days to a year, one location or all.",
         "",
@@ -1007,7 +964,7 @@ def markdown(meta: dict, steps: list[dict], v: dict) -> str:
             "",
             *name_table(phase1),
             "",
-            "Phase 1 every 30 s: the p95 follows the other work on the machine.",
+            "Phase 1 every 30 s, beside the CPU of gunicorn and of other work on the machine:",
             "",
             *timeline_table(phase1),
             "",
@@ -1258,12 +1215,14 @@ def main() -> None:
             for k, label in (("c", "clients"), ("v", "visits"), ("a", "appointments"))
         ),
         "checkouts": len(plan["checkout"]["queue"]),
+        "checkout_location": CHECKOUT_LOCATION,
         "command": (
             f"BENCH_DB={os.environ['BENCH_DB']} " if os.environ.get("BENCH_DB") and not args.db else ""
         )
         + ".venv/bin/python bench/load_test.py "
         + " ".join(sys.argv[1:]).rstrip(),
         "gunicorn": " ".join(cmd[1:]),
+        "image_workers": image_workers(args),
         "workers": args.workers,
         "phase": args.phase,
         "p95_limit": args.p95_limit,
@@ -1299,7 +1258,7 @@ def report(work: Path, base: Path) -> str:
         f" most {run['workers']} connections (CONN_MAX_AGE 60), so a request waits for a worker, never for a"
         " connection.",
         f"gunicorn's access log: {dict(sorted(statuses.items()))} responses (all steps, logins included).",
-        f"Checkouts: {run['checkouts']} arrived appointments prepared at benchlt; {empty} checkout tasks found"
+        f"Checkouts: {run['checkouts']} arrived appointments prepared at {run.get('checkout_location', 'benchco')}; {empty} checkout tasks found"
         " none left.",
     ]
     stop = next((m for m in reversed(all_marks) if m["event"] == "stop"), None)
@@ -1325,7 +1284,7 @@ def report(work: Path, base: Path) -> str:
         "steps": results,
         "marks": all_marks,
         "server_tracebacks": tracebacks,
-        "samples": samples,
+        # the per-second samples stay in the raw directory (samples.json): the steps hold their means
     }
     base.with_suffix(".json").write_text(
         json.dumps(payload, indent=1, default=str, ensure_ascii=False) + "\n"

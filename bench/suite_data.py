@@ -353,10 +353,15 @@ def _users(all_locations) -> tuple[dict, dict]:
     return users, tokens
 
 
-def _checkout_appointments(count: int) -> tuple[object, list[int]]:
-    """`count` appointments checked in today at `benchco` (20 stylists; kept between runs, since
-    its visits stay), one minute each after the last item of today there, for members holding
-    stored value. Earlier runs' appointments that were not checked out are cancelled."""
+def checkout_appointments(
+    count: int, *, code: str = "benchco", stylists: int = 20
+) -> tuple[object, list[int]]:
+    """`count` appointments arrived today at location `code`, for members holding stored value:
+    one minute each, after the last item of today there (earlier runs' visits stay). When what
+    is left of today cannot hold them on `stylists` stylists, more stylists are added (the
+    appointments must fall on today's local date: checkout happens on the appointment's own
+    day). Earlier runs' appointments that were not checked out are cancelled. Used by the suite
+    (`benchco`) and the load test (`benchlt`, thousands)."""
     from datetime import time as dtime
 
     from django.contrib.auth import get_user_model
@@ -369,17 +374,8 @@ def _checkout_appointments(count: int) -> tuple[object, list[int]]:
     from loyalty.models import LoyaltyAccount
 
     location, _ = Location.objects.get_or_create(
-        code="benchco", defaults={"name": "Bench checkout", "time_zone": "Asia/Shanghai"}
+        code=code, defaults={"name": f"Bench checkout {code}", "time_zone": "Asia/Shanghai"}
     )
-    stylists = []
-    for n in range(20):
-        user, _ = get_user_model().objects.get_or_create(username=f"benchco_{n:02d}")
-        member, _ = StaffMember.objects.get_or_create(
-            user=user,
-            defaults={"display_name": f"Checkout stylist {n}", "role": "stylist", "is_bookable": True},
-        )
-        member.locations.add(location)
-        stylists.append(member)
     service = Service.objects.get(name="B40 Cut")
     service.locations.add(location)
     today = rules.local_date(location, timezone.now())
@@ -389,6 +385,19 @@ def _checkout_appointments(count: int) -> tuple[object, list[int]]:
         appointment__location=location, start__gte=day_start, start__lt=day_end
     ).aggregate(m=Max("end"))["m"]
     first = last or rules.local_dt(location, today, dtime(0))
+    minutes_left = int((day_end - first).total_seconds() // 60)
+    if minutes_left < 1:
+        raise SystemExit(f"today is full at {code}: run again after local midnight")
+    stylists = max(stylists, -(-count // minutes_left))
+    team = []
+    for n in range(stylists):
+        user, _ = get_user_model().objects.get_or_create(username=f"{code}_{n:03d}")
+        member, _ = StaffMember.objects.get_or_create(
+            user=user,
+            defaults={"display_name": f"Checkout stylist {n}", "role": "stylist", "is_bookable": True},
+        )
+        member.locations.add(location)
+        team.append(member)
     members = list(
         LoyaltyAccount.objects.filter(principal__gte=400)
         .order_by("pk")
@@ -396,7 +405,7 @@ def _checkout_appointments(count: int) -> tuple[object, list[int]]:
     )
     appointments, items = [], []
     for n, customer_id in enumerate(members):
-        start = first + timedelta(minutes=n // len(stylists))
+        start = first + timedelta(minutes=n // len(team))
         end = start + timedelta(minutes=1)
         appointments.append(
             Appointment(customer_id=customer_id, location=location, start=start, end=end, status="arrived")
@@ -404,7 +413,7 @@ def _checkout_appointments(count: int) -> tuple[object, list[int]]:
         items.append(
             AppointmentItem(
                 service=service,
-                staff=stylists[n % len(stylists)],
+                staff=team[n % len(team)],
                 start=start,
                 end=end,
                 busy_until=end,
@@ -450,7 +459,7 @@ def front_desk(locs, *, checkouts: int = 200, rebuild: bool = True) -> FrontDesk
     from loyalty.models import LoyaltySettings
 
     LoyaltySettings.current()  # the row a first checkout would create (and a dry run roll back)
-    checkout_location, checkout = _checkout_appointments(checkouts)
+    checkout_location, checkout = checkout_appointments(checkouts)
     users, tokens = _users([*locs, availability, calendar_location, checkout_location])
     with connection.cursor() as cursor:
         cursor.execute(
