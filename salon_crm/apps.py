@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
@@ -22,3 +24,9 @@ class SalonCrmConfig(AppConfig):
         # Every form and serializer CharField refuses control characters (salon_crm.validators).
         install_default_text_validators()
         connection_created.connect(_ask_sqlite_for_json, dispatch_uid="salon_crm.sqlite_json")
+        # A database restart is one warning line per request, not a traceback each (unavailable.py).
+        from salon_crm.unavailable import QuietUnavailable
+
+        request_log = logging.getLogger("django.request")
+        if not any(isinstance(f, QuietUnavailable) for f in request_log.filters):
+            request_log.addFilter(QuietUnavailable())

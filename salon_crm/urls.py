@@ -39,3 +39,5 @@ for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "an
 
 # An unknown URL under /api/ answers JSON like every other API error (pages keep Django's).
 handler404 = "salon_crm.api.page_not_found"
+# The database down, read-only or full answers 503 with a message; anything else 500.
+handler500 = "salon_crm.unavailable.server_error"
