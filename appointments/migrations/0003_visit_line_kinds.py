@@ -4,6 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # salon_crm.migration_check: "TYPE varchar(24)" on the visit lines.
+    big_table_note = (
+        "VisitLine.kind widens from varchar(8) to varchar(24): binary-compatible, PostgreSQL changes "
+        "the catalogue only (no rewrite, no scan); the replay in CI checks the table's relfilenode."
+    )
 
     dependencies = [
         ('appointments', '0002_permissions'),

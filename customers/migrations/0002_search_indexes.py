@@ -21,6 +21,12 @@ _INDEXES = {
 
 
 class Migration(migrations.Migration):
+    # salon_crm.migration_check: the indexes are built under a write lock on the clients table.
+    big_table_note = (
+        "Search indexes built with IF NOT EXISTS when search arrived (installs of thousands of clients: "
+        "seconds). An install already holding many clients can build them first without a lock, "
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS with the same names, and this migration then skips them."
+    )
     dependencies = [
         ("customers", "0001_initial"),
     ]
