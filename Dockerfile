@@ -14,5 +14,8 @@ RUN pip install --no-cache-dir -c constraints.txt . \
 RUN useradd --create-home salon && mkdir -p /app/var /backups && chown -R salon /app/var /backups
 USER salon
 EXPOSE 8000
-# docker-compose.yml's web service runs this same command (scripts/compose_check.py checks it).
+# docker-compose.yml's web service runs this same command (scripts/compose_check.py checks it);
+# gunicorn reads its other settings from /app/gunicorn.conf.py: the access log's format, and the
+# metrics of its workers added up (PROMETHEUS_MULTIPROC_DIR: docker-compose.yml sets it, else a
+# temporary directory; docs/operations.md, "Observability").
 CMD ["gunicorn", "salon_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -9,7 +9,7 @@ PORT ?= 8000
 # two-factor login so the demo owner and managers need no phone (production asks them).
 DEV_ENV := DJANGO_DEBUG=1 OTP_REQUIRED_ROLES=
 
-.PHONY: help install run test lint format check migrations messages worker beat clean bench backup restore
+.PHONY: help install run test lint format check migrations messages worker beat clean bench backup restore export import
 
 help:
 	@echo "make run      set up .venv, migrate SQLite under var/, load the demo salon, serve http://$(HOST):$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff check + format check"
 	@echo "make messages rebuild the zh_Hans catalogue from the code and locale/zh_Hans/glossary/*.json"
 	@echo "make backup FILE=path   pg_dump the DATABASE_URL database (custom format); make restore FILE=path brings it back"
+	@echo "make export FILE=path.zip   the whole salon as JSON + CSV (docs/export-format.md); make import FILE=path.zip into an empty installation"
 	@echo "make bench    the benchmark suite on PostgreSQL: SCALE=salon (default) | chain | bigchain (docs/performance.md)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -71,6 +72,16 @@ backup: install
 restore: install
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=path/to/salon.dump"; exit 2; }
 	$(PY) manage.py restore_db "$(FILE)"
+
+# The whole salon as one documented ZIP of JSON and CSV files, and back into an empty
+# installation (docs/export-format.md). The archive holds personal and health data in plain text.
+export: install
+	@test -n "$(FILE)" || { echo "usage: make export FILE=path/to/salon.zip"; exit 2; }
+	$(PY) manage.py export_salon "$(FILE)"
+
+import: install
+	@test -n "$(FILE)" || { echo "usage: make import FILE=path/to/salon.zip"; exit 2; }
+	$(PY) manage.py import_salon "$(FILE)"
 
 worker: install
 	$(VENV)/bin/celery -A salon_crm worker -l info

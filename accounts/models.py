@@ -2,8 +2,9 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -151,3 +152,71 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+RETENTION_YEARS_MAX = 30
+ACCESS_ALERT_DEFAULT = 60
+
+
+class PrivacySettings(models.Model):
+    """The chain's privacy rules (one row, pk=1; owners edit it on the privacy settings page).
+    `current()` never writes: before the first save the defaults hold (retention off)."""
+
+    retention_years = models.PositiveSmallIntegerField(
+        _("erase clients inactive for (years)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(RETENTION_YEARS_MAX)],
+        help_text=_(
+            "Erase the personal data of clients with no appointment, visit, loyalty entry, survey or "
+            "complaint for this many years (1 to 30). Empty: off, files are kept until erased on request."
+        ),
+    )
+    access_alert_threshold = models.PositiveIntegerField(
+        _("alert above (client files a day)"),
+        default=ACCESS_ALERT_DEFAULT,
+        validators=[MinValueValidator(5), MaxValueValidator(10000)],
+        help_text=_(
+            "Owners are alerted when one person opens more different client files than this in a day."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("privacy settings")
+        verbose_name_plural = _("privacy settings")
+        permissions = [
+            ("manage_privacy", _("Can change data retention and privacy settings")),
+            ("review_access_log", _("Can review and export the access log")),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Privacy settings"))
+
+    @classmethod
+    def current(cls) -> "PrivacySettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class AccessAlert(models.Model):
+    """One person opened more different client files in a day than the threshold allowed.
+    Raised at most once per (user, day): the unique constraint is what says "once"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    day = models.DateField(_("day"))
+    files = models.PositiveIntegerField(_("client files opened"))
+    threshold = models.PositiveIntegerField(_("threshold"))
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-files"]
+        verbose_name = _("access alert")
+        verbose_name_plural = _("access alerts")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="access_alert_once_per_user_day")]
+        indexes = [models.Index(fields=["-day"], name="access_alert_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.files} files"

@@ -13,6 +13,9 @@ class NavItem:
     url_name: str
     permission: str | None = None
     order: int = 100
+    # Hidden from users holding this permission: their way to the page is elsewhere (the header
+    # of managers and owners has no room left on a 1024-px tablet; they reach it from Settings).
+    unless: str | None = None
 
 
 _ITEMS: dict[str, NavItem] = {}
@@ -28,6 +31,8 @@ def items_for(user, registry: dict[str, NavItem] | None = None) -> list[dict]:
     result = []
     for item in sorted((_ITEMS if registry is None else registry).values(), key=lambda i: i.order):
         if item.permission and not user.has_perm(item.permission):
+            continue
+        if item.unless and user.has_perm(item.unless):
             continue
         try:
             url = reverse(item.url_name)

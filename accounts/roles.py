@@ -20,6 +20,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_staffmember",
         "accounts.change_staffmember",
         "accounts.view_dashboards",
+        # Data retention, the access log's review and its alerts (customers' privacy pages).
+        "accounts.manage_privacy",
+        "accounts.review_access_log",
     ],
     Role.MANAGER: [
         "accounts.manage_staff",

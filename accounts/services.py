@@ -7,7 +7,7 @@ accounts.access (can_manage_staff, roles_grantable_by, locations_held, can_manag
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -24,7 +24,7 @@ from accounts.access import (
     roles_grantable_by,
     sees_all_locations,
 )
-from accounts.models import Location, OpeningHours, Role, StaffMember
+from accounts.models import AccessAlert, Location, OpeningHours, PrivacySettings, Role, StaffMember
 
 User = get_user_model()
 
@@ -285,3 +285,37 @@ def api_token_for(*, user) -> Token:
     """The user's API token, created on first use."""
     token, _created = Token.objects.get_or_create(user=user)
     return token
+
+
+# ---- privacy settings and access alerts (customers' privacy pages and nightly task) ---------
+
+
+@transaction.atomic
+def privacy_settings_update(
+    *, by, retention_years: int | None, access_alert_threshold: int
+) -> PrivacySettings:
+    """Save the chain's privacy settings (one row). `by` needs accounts.manage_privacy (owners);
+    PermissionDenied otherwise, ValidationError on a value out of range."""
+    if by is not None and not by.has_perm("accounts.manage_privacy"):
+        raise PermissionDenied(_("Only an owner changes the privacy settings."))
+    row = PrivacySettings.objects.select_for_update().filter(pk=1).first() or PrivacySettings(pk=1)
+    row.retention_years = retention_years
+    row.access_alert_threshold = access_alert_threshold
+    row.updated_by = by if getattr(by, "is_authenticated", False) else None
+    row.full_clean()
+    row.save()
+    return row
+
+
+def access_alert_raise(*, user_id: int, day: date, files: int, threshold: int) -> AccessAlert | None:
+    """Record that `user_id` opened `files` different client files on `day` (above `threshold`).
+    Once per (user, day): the first call returns the new alert, later ones None (a later, higher
+    count updates the stored one without raising it again)."""
+    with transaction.atomic():
+        alert, created = AccessAlert.objects.get_or_create(
+            user_id=user_id, day=day, defaults={"files": files, "threshold": threshold}
+        )
+    if created:
+        return alert
+    AccessAlert.objects.filter(pk=alert.pk, files__lt=files).update(files=files)
+    return None

@@ -1,7 +1,6 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import offline, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,7 +9,8 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", views.otp_verify, name="otp"),
     path("login/code/setup/", views.otp_enrol, name="otp_enrol"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's logout, whose answer also clears the browser's offline copy (Clear-Site-Data)
+    path("logout/", offline.LogoutView.as_view(), name="logout"),
     path("location/switch/", views.switch_location, name="switch_location"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/locations/<int:pk>/hours/", views.opening_hours_edit, name="opening_hours"),

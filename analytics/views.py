@@ -22,6 +22,7 @@ from accounts.models import Location
 from analytics import churn, cohorts, dashboard, rollups
 from analytics.dashboard import Period
 from appointments.catalogue_forms import IsoDateField
+from customers.access_review import ALERT_DAYS, access_alerts_for
 from customers.models import AccessLog, Customer
 from customers.privacy import phone_display_for
 from customers.services import access_log_record, client_ip
@@ -140,6 +141,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "breakdowns": data["breakdowns"],  # by service, category and stylist (_breakdowns.html)
         "cohorts": data["cohorts"],  # monthly cohorts and tiers (_cohorts.html)
         "churn": churn.dashboard_section(),  # the model, a failed fit, its calibration (_churn_model.html)
+        # owners (accounts.review_access_log): unusual access to client files, as on Today
+        "access_alert_panel": {"alerts": access_alerts_for(request.user), "days": ALERT_DAYS},
     }
     return render(request, "analytics/dashboard.html", context)
 

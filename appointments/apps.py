@@ -42,7 +42,13 @@ class AppointmentsConfig(AppConfig):
         from appointments.views.held import held_panel
 
         home.register("appointments_online_checks", held_panel)  # online bookings held for the desk
+        from appointments.offline import register as register_offline
+
+        register_offline()  # today's clients, whose cards the offline day view keeps (customers.offline)
         from appointments.services.online import online_checks_erase
         from customers.services import register_erase_hook
 
         register_erase_hook("appointments.online_checks", online_checks_erase)
+        from appointments import retention
+
+        retention.register()  # appointments, visits and waitlist requests keep a file (customers.retention)

@@ -328,6 +328,8 @@ class AccessLog(models.Model):
         EXPORT_ONE = "export_one", _("Exported one client's data")
         ERASE = "erase", _("Erased personal data")
         IMPORT = "import", _("Imported clients")
+        # The offline day view saved the card in this user's browser (customers/offline.py).
+        OFFLINE_COPY = "offline_copy", _("Saved for offline use")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     customer = models.ForeignKey(

@@ -37,3 +37,16 @@ urlpatterns += [
     path("customers/import/", io_views.customer_import_view, name="import"),
     path("customers/export/", io_views.customer_export_view, name="export"),
 ]
+
+from customers import privacy_views  # noqa: E402
+
+# customers-privacy: what is stored and why (everyone), retention and the access log (owners),
+# the confirmation before one client's export.
+urlpatterns += [
+    path("privacy/", privacy_views.privacy_page, name="privacy"),
+    path("privacy/access-log/", privacy_views.access_log, name="access_log"),
+    path("privacy/access-log/export.csv", privacy_views.access_log_csv, name="access_log_csv"),
+    path("settings/privacy/", privacy_views.privacy_settings, name="privacy_settings"),
+    path("settings/privacy/retention/", privacy_views.retention_list, name="retention_list"),
+    path("customers/<int:pk>/export/", privacy_views.export_confirm, name="export_confirm"),
+]

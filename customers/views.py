@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import role_of, staff_of, staff_visible_to
+from accounts.access import current_location, role_of, staff_of, staff_visible_to
 from accounts.models import Role, StaffMember
 from customers import selectors, services
 from customers.duplicates import similar_customers
@@ -30,6 +30,7 @@ from customers.forms import (
     ShadeFormSet,
 )
 from customers.models import AccessLog, Customer, PatchTest
+from customers.offline import is_offline_prefetch
 from customers.privacy import can_see_full_phone, can_write_health, display_phone
 
 
@@ -53,13 +54,23 @@ def customer_detail(request, pk: int):
     """The client card. Every view of the full file is written to the access log."""
     card = selectors.customer_card(pk=pk, user=request.user)
     customer = card.customer
-    services.access_log_record(
-        user=request.user,
-        customer=customer,
-        action=AccessLog.Action.VIEW_FILE,
-        detail="card",
-        ip=services.client_ip(request),
-    )
+    if is_offline_prefetch(request, customer.pk):
+        # The offline day view keeping today's card in this user's browser: logged as a copy
+        # (once a day), not as a look at the file (customers/offline.py).
+        services.access_log_offline_copy(
+            user=request.user,
+            customer=customer,
+            tz=current_location(request).tz,
+            ip=services.client_ip(request),
+        )
+    else:
+        services.access_log_record(
+            user=request.user,
+            customer=customer,
+            action=AccessLog.Action.VIEW_FILE,
+            detail="card",
+            ip=services.client_ip(request),
+        )
     context = {
         "card": card,
         "customer": customer,
@@ -317,12 +328,17 @@ def consent_change(request, pk: int):
 @permission_required("customers.erase_customer", raise_exception=True)
 @require_POST
 def customer_export_json(request, pk: int):
-    """All of one client's data as a JSON download (logged). POST: an export is an action."""
+    """All of one client's data as a JSON download (logged). POST: an export is an action; the
+    card links to its confirmation first (customers:export_confirm)."""
     customer = selectors.customer_get(pk=pk)
     data = services.customer_export(
         customer=customer, user=request.user, ip=services.client_ip(request), via="page"
     )
     body = json.dumps(data, cls=services.JSON_ENCODER, ensure_ascii=False, indent=2)
+    # shown on the next page (the card): the download itself leaves this one as it is
+    messages.success(
+        request, _("Data of client #%(pk)s exported; the export is in the access log.") % {"pk": customer.pk}
+    )
     return HttpResponse(
         body,
         content_type="application/json; charset=utf-8",
@@ -339,6 +355,10 @@ def customer_erase(request, pk: int):
         services.customer_erase(
             customer=customer, user=request.user, ip=services.client_ip(request), via="page"
         )
-        messages.success(request, _("Personal data erased."))
+        messages.success(
+            request,
+            _("Personal data of client #%(pk)s erased; the erasure is in the access log.")
+            % {"pk": customer.pk},
+        )
         return redirect("customers:detail", pk=customer.pk)
     return render(request, "customers/erase_confirm.html", {"form": form, "customer": customer})

@@ -18,6 +18,9 @@ class FeedbackConfig(AppConfig):
         kinds.register()
         listeners.subscribe()
         registry.register()
+        from feedback import retention
+
+        retention.register()  # surveys and complaint cases keep a file (customers.retention)
         timeline.register_sources()
         card.register()
         home.register("feedback", today_panel)

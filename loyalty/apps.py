@@ -14,6 +14,9 @@ class LoyaltyConfig(AppConfig):
 
         roles.register(ROLE_PERMISSIONS)
         registry.register()
+        from loyalty import retention
+
+        retention.register()  # ledger entries keep a file; a balance holds it (customers.retention)
         demo.register("loyalty", seed_loyalty)  # after appointments' seeder (INSTALLED_APPS order)
         from accounts.nav import NavItem, register_settings_link
         from loyalty.card import register as register_card_panel

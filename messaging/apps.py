@@ -16,7 +16,7 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from accounts import demo, roles
         from accounts.nav import NavItem, register_settings_link
-        from messaging import appointment_messages, clients, online, timeline
+        from messaging import appointment_messages, clients, metrics, online, timeline
         from messaging.demo import seed_messages
         from messaging.roles import ROLE_PERMISSIONS
 
@@ -25,6 +25,10 @@ class MessagingConfig(AppConfig):
         timeline.register_source()
         clients.register()
         online.register()
+        metrics.register()  # the outbox's gauges on /metrics
+        from messaging import privacy
+
+        privacy.register()  # e-mails the owners an access-log alert (customers.access_review)
         demo.register("messaging", seed_messages)
         register_settings_link(
             NavItem(

@@ -48,7 +48,10 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         # A unique or exclusion constraint caught what the service's own check could not see
         # (a race). The state is unchanged: the transaction was rolled back.
-        logger.info("constraint violation mapped to 409: %s", exc)
+        # PostgreSQL's message repeats the clashing values ("Key (phone)=(+86138...)"): log the
+        # constraint's name, never the client's data.
+        diag = getattr(exc.__cause__, "diag", None)
+        logger.info("constraint violation mapped to 409: %s", getattr(diag, "constraint_name", None) or exc)
         return Response(
             {"code": "conflict", "detail": "This conflicts with existing data; reload and try again."},
             status=status.HTTP_409_CONFLICT,

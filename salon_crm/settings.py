@@ -15,6 +15,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from salon_crm import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -92,6 +94,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Observability (docs/operations.md): JSON logs with a request id that follows the request into
+    # its Celery tasks (salon_crm/logs.py), Prometheus metrics on /metrics (salon_crm/metrics.py).
+    "django_structlog",
+    "django_prometheus",
     # Project-wide start-up hooks (salon_crm.apps): control characters refused in every form and API field.
     "salon_crm",
     "accounts",
@@ -104,6 +110,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Prometheus (salon_crm/metrics.py): both first, not "After" last as django-prometheus suggests,
+    # so the responses a middleware answers are counted by status too (the 503 of a database
+    # outage comes from the session or user load, before any view).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise (static files need no policy), before everything that can answer.
@@ -115,6 +126,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request id (X-Request-ID in and out) and the user's id on every log line of the request
+    # (django-structlog's RequestMiddleware, which a database outage cannot break).
+    "salon_crm.middleware.RequestMiddleware",
     # request.user.is_verified(); then owners and managers without a confirmed code are sent to it.
     "django_otp.middleware.OTPMiddleware",
     "accounts.otp.OTPRequiredMiddleware",
@@ -142,6 +156,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.shell",
+                # the offline day view's per-session key and "as of" time (accounts/offline.py)
+                "accounts.offline.context",
             ],
         },
     },
@@ -330,12 +346,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.follow_up_reminders",
         "schedule": crontab(hour=8, minute=30),
     },
+    # Privacy (customers.tasks): the owners' data retention (off unless set) and the unusual-volume
+    # alerts of the access log, at 04:15 after the roll-ups.
+    "privacy-retention": {"task": "privacy.retention", "schedule": crontab(hour=4, minute=15)},
 }
 
 # Security: strict unless DEBUG. TLS is terminated in front of the app (load balancer).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and scrapes come over plain HTTP from inside the network: /healthz (and its live and
+# ready forms), /metrics (a bearer token or a private address, salon_crm/metrics.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
@@ -566,9 +587,23 @@ FEEDBACK_DUE_SOON_HOURS = env.int("FEEDBACK_DUE_SOON_HOURS", default=12)
 # A follow-up call with no answer is tried again the next day, at most this many calls.
 FEEDBACK_FOLLOW_UP_ATTEMPTS = env.int("FEEDBACK_FOLLOW_UP_ATTEMPTS", default=3)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-}
+# ---- Observability (docs/operations.md, "Observability") -------------------------------------
+# Logs: one JSON object a line on stderr (structlog), readable lines when DEBUG is on;
+# DJANGO_LOG_FORMAT=json|console chooses either way. Every line of a request carries its
+# request_id (an incoming well-formed X-Request-ID, else a new one; sent back in X-Request-ID) and
+# the user's id, and so do the lines of the Celery tasks it sent.
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in logs.FORMATS:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be one of {logs.FORMATS}, not {LOG_FORMAT!r}.")
+LOGGING = logs.logging_config(LOG_FORMAT, level=env.str("DJANGO_LOG_LEVEL", default="INFO"))
+logs.configure_structlog()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True  # the request id travels in the task's message headers
+# The address is bound by salon_crm.logs as django-axes resolves it (AXES_PROXY_COUNT), not
+# django-structlog's own guess from X-Forwarded-For.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# Metrics: /metrics answers `Authorization: Bearer <METRICS_TOKEN>`; with no token, only a
+# loopback or private address that came through no proxy. The Celery worker serves its task
+# counters on CELERY_METRICS_PORT (0: not served), on CELERY_METRICS_ADDR.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="0.0.0.0")

@@ -3,8 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from salon_crm import offline
+from salon_crm.health import liveness, readiness
+from salon_crm.metrics import metrics_view
 from salon_crm.ratelimit import public_rate_limit
-from salon_crm.views import favicon, healthz
+from salon_crm.views import favicon
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -14,8 +17,17 @@ for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "an
         api_v1.append(path("", include(f"{app}.api_urls")))
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    # Readiness (503 only when the database is down) under its old name and its new one; liveness
+    # checks nothing. Prometheus scrapes /metrics (a token, or a private address). docs/operations.md
+    path("healthz", readiness, name="healthz"),
+    path("healthz/ready", readiness, name="healthz_ready"),
+    path("healthz/live", liveness, name="healthz_live"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
+    # the offline day view: its service worker (root scope), the day's list, the offline page
+    path("sw.js", offline.service_worker, name="offline_sw"),
+    path("offline/", offline.offline_page, name="offline_page"),
+    path("offline/today.json", offline.offline_manifest, name="offline_manifest"),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin's own login form counts against the same per-address limit as the login page
     # (this path comes first, so it answers /<admin>/login/; reverse("admin:login") is the same URL).
@@ -31,6 +43,8 @@ urlpatterns = [
         ),
         name="swagger-ui",
     ),
+    # The owner's whole-salon export (salon_crm.portability), under the settings area.
+    path("settings/export/", include("salon_crm.portability.urls")),
     path("", include("accounts.urls")),
 ]
 for app in ("customers", "appointments", "loyalty", "feedback", "messaging", "analytics"):

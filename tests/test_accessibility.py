@@ -80,6 +80,29 @@ def _log_out(page) -> None:
     expect(page.locator("#login-form")).to_be_visible()
 
 
+def _privacy_world(salon) -> None:
+    """Retention of one year with a client idle since 2020 and another kept by a balance, and
+    the desk's six files in an hour above a threshold of five (the banner)."""
+    from django.utils import timezone
+
+    from accounts.services import privacy_settings_update
+    from customers.models import AccessLog
+    from loyalty.models import LoyaltyAccount
+
+    privacy_settings_update(by=None, retention_years=1, access_alert_threshold=5)
+    long_ago = timezone.now() - timedelta(days=6 * 365)
+    CustomerFactory(name="王小明 (idle)", created_at=long_ago)
+    kept = CustomerFactory(name="李小红 (balance)", created_at=long_ago)
+    LoyaltyAccount.objects.create(customer=kept, principal=100, created_at=long_ago)
+    desk = salon.location.staff.get(role="receptionist").user
+    AccessLog.objects.bulk_create(
+        AccessLog(
+            user=desk, customer=CustomerFactory(), action="view_file", at=timezone.now() - timedelta(hours=1)
+        )
+        for _ in range(6)
+    )
+
+
 def _book(salon, customer, staff, start, service=None):
     return appointment_book(
         customer=customer,
@@ -125,7 +148,7 @@ def day_of_work(salon, reception, manager, on_the_day):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_axe_finds_nothing_serious_on_every_main_page(live_server, page, salon, day_of_work, lang):
+def test_axe_finds_nothing_serious_on_every_main_page(live_server, page, salon, day_of_work, owner, lang):
     url = live_server.url
     audit = Audit(page, lang)
     arrived, in_chair, to_pay, booked = (day_of_work[k] for k in ("arrived", "in_chair", "to_pay", "booked"))
@@ -240,6 +263,38 @@ def test_axe_finds_nothing_serious_on_every_main_page(live_server, page, salon, 
     ):
         page.goto(url + path)
         audit(name)
+    _log_out(page)
+
+    # the owner: Settings → Export all data (the whole-salon archive), and its unticked error
+    login(page, live_server, "owner")
+    page.goto(f"{url}/settings/")
+    page.click("[data-settings-link=salon_export]")
+    expect(page.locator("#export-form")).to_be_visible()
+    audit("settings-export")
+    page.click("#export-download")
+    expect(page.locator("#id_confirm_error")).to_be_visible()
+    audit("settings-export-error")
+    _log_out(page)
+
+    # privacy (issue 16): the owner's retention settings and list, the access log with an alert,
+    # one client's export and erasure confirmations, and the page every role reads
+    _privacy_world(salon)
+    login(page, live_server, "owner")
+    for name, path in (
+        ("privacy", reverse("customers:privacy")),
+        ("privacy-settings", reverse("customers:privacy_settings")),
+        ("retention-list", reverse("customers:retention_list")),
+        ("retention-kept", reverse("customers:retention_list") + "?list=kept"),
+        ("access-log", reverse("customers:access_log")),
+        ("access-log-errors", reverse("customers:access_log") + "?date_from=2026-13-01"),
+        ("export-confirm", reverse("customers:export_confirm", args=[salon.customer.pk])),
+        ("erase-confirm", reverse("customers:erase", args=[salon.customer.pk])),
+    ):
+        page.goto(url + path)
+        audit(name)
+    expect(page.locator("#erase-scope")).to_be_visible()
+    page.goto(f"{url}/privacy/access-log/")
+    expect(page.locator("#access-alerts")).to_be_visible()
     _log_out(page)
 
     # online booking on a phone, every step to the confirmation, the manage page and its move step

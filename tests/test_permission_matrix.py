@@ -605,7 +605,15 @@ def _week_form() -> dict:
 PAGES: dict[str, Row] = {
     # the site
     "healthz": Row(ALL),
+    "healthz_ready": Row(ALL),
+    "healthz_live": Row(ALL),
+    "metrics": Row(ALL),  # the test client's 127.0.0.1, no METRICS_TOKEN: tests/salon_crm/test_observability.py
     "favicon": Row(ALL),  # a redirect to the static icon
+    # the offline day view: the service worker's script (no data), the day's list of URLs and the
+    # offline page (signed-in staff)
+    "offline_sw": Row(ALL),
+    "offline_manifest": Row("-YYYYY"),
+    "offline_page": Row("-YYYYY"),
     "set_language": Row(ALL),  # a cookie, nothing stored
     "accounts:home": Row("-YYYYY"),  # managers and owners: a redirect to the dashboard
     "accounts:today": Row("-YYYYY"),
@@ -615,6 +623,8 @@ PAGES: dict[str, Row] = {
     "accounts:logout": Row("......", "-YYYYY", data=lambda s: {}),
     "accounts:switch_location": Row("-.....", "-YY-YY", data=lambda s: {"location": s.home.pk}),
     "accounts:settings": Row("---YYY"),
+    # the whole-salon export: owners only (a download, logged in the access log)
+    "portability:export": Row("-----Y", "-----Y", data=lambda s: {"confirm": "on"}),
     "accounts:otp": Row("-YYYYY"),
     "accounts:otp_enrol": Row("-YYYYY"),
     # client files
@@ -640,6 +650,16 @@ PAGES: dict[str, Row] = {
     ),
     "customers:export_json": Row("---...", "---YYY", kwargs=CLIENT, data=lambda s: {}),
     "customers:erase": Row("---YYY", "---YYY", kwargs=CLIENT, data=lambda s: {"confirm": "on"}),
+    # privacy (issue 16): the export's confirmation (who may export); what the CRM stores, for
+    # everyone; retention and the access log (its CSV logs the download), the owners'
+    "customers:export_confirm": Row("---YYY", kwargs=CLIENT),
+    "customers:privacy": Row("-YYYYY"),
+    "customers:privacy_settings": Row(
+        "-----Y", "-----Y", data=lambda s: {"retention_years": "5", "access_alert_threshold": "60"}
+    ),
+    "customers:retention_list": Row("-----Y"),
+    "customers:access_log": Row("-----Y"),
+    "customers:access_log_csv": Row("-----Y"),
     "customers:list": Row("-YYYYY"),
     "customers:search": Row("-YYYYY", query=lambda s: {"q": "张"}),
     "customers:merge": Row(

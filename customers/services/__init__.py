@@ -41,6 +41,7 @@ from customers.services.merge import (
     relation_label,
     unregister_merge_handler,
 )
+from customers.services.offline import access_log_offline_copy
 from customers.services.profiles import (
     EDITABLE_FIELDS,
     HEALTH_CARD_FIELDS,
@@ -72,6 +73,7 @@ __all__ = [
     "NewCustomer",
     "RowProblem",
     "ShadeInput",
+    "access_log_offline_copy",
     "access_log_record",
     "client_ip",
     "consent_set",
