@@ -50,6 +50,10 @@ def log_lines():
     handler.setFormatter(factory(**entry))
     root = logging.getLogger()
     root.addHandler(handler)
+    # What settings.LOGGING sets; a test before may have changed it (Celery's start_worker sets
+    # the root logger to its own level and leaves it there).
+    level = root.level
+    root.setLevel(logging.INFO)
 
     def lines() -> list[dict]:
         return [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -57,6 +61,7 @@ def log_lines():
     lines.raw = stream.getvalue  # type: ignore[attr-defined]
     yield lines
     root.removeHandler(handler)
+    root.setLevel(level)
     structlog.contextvars.clear_contextvars()
 
 
