@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
@@ -132,10 +133,13 @@ def test_a_manager_keeps_today_but_not_the_dashboard_home(client_as, manager, da
 def test_the_list_needs_a_login_and_names_no_one(client, client_as, reception, day):
     response = client.get(reverse("offline_manifest"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
-    body = client_as(reception).get(reverse("offline_manifest")).content.decode()
+    desk = client_as(reception)
+    body = desk.get(reverse("offline_manifest")).content.decode()
     for customer in day.values():
         assert customer.name not in body
-    assert str(reception.user.pk) not in json.loads(body)["key"]
+    # the cache's key is the session's, hashed: nothing of the user (id, name) goes into it
+    session_key = desk.cookies[settings.SESSION_COOKIE_NAME].value
+    assert json.loads(body)["key"] == salted_hmac("accounts.offline.key", session_key).hexdigest()[:32]
 
 
 # ---- the card fetched for the copy: logged as a copy, once a day --------------------------------------
