@@ -105,6 +105,48 @@ def plan_appointment_messages(
             _enqueue(appointment, kinds.REMINDER, f"{prefix}:reminder:{hours}h", at, context)
 
 
+REPAIR_WINDOW = timedelta(hours=24)
+
+
+def repair_appointment_messages(*, limit: int = 500) -> int:
+    """Plan the messages of bookings whose after-commit planning never ran; returns how many.
+
+    A booking's messages are planned after its transaction commits (appointments' events). If
+    the database goes away in between (a restart, a failover) or the process dies there, the
+    booking stands and its confirmation and reminders were never written: the client would hear
+    nothing. Every ten minutes (beat) this finds the active, future appointments with no message
+    for their current version, booked in the last day or moved since, and plans them, keyed as
+    the listener would have (so a listener that runs late changes nothing). One query, on the
+    appointment index of the outbox. Stale messages need no repair: the dispatcher skips a
+    message whose appointment was cancelled or moved since (messaging.dispatch)."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from messaging.models import OutboundMessage
+
+    now = timezone.now()
+    planned = OutboundMessage.objects.filter(
+        appointment_id=OuterRef("pk"), appointment_version=OuterRef("version")
+    )
+    missing = (
+        Appointment.objects.filter(status__in=ACTIVE, start__gt=now, customer__erased_at__isnull=True)
+        .filter(Q(created_at__gte=now - REPAIR_WINDOW) | Q(version__gt=1))
+        .exclude(source=AppointmentSource.WALK_IN)
+        .filter(~Exists(planned))
+        .select_related("customer", "location")
+        .order_by("pk")[:limit]
+    )
+    repaired = 0
+    for appointment in missing:
+        with transaction.atomic():
+            plan_appointment_messages(appointment, changed=appointment.version > 1)
+        repaired += 1
+    if repaired:
+        logger.warning(
+            "planned the messages of %s booking(s) whose after-commit planning never ran", repaired
+        )
+    return repaired
+
+
 @transaction.atomic
 def on_appointment_event(event: events.AppointmentEvent) -> None:
     appointment = _load(event.appointment_id)

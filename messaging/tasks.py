@@ -20,6 +20,14 @@ def dispatch_pass_task(budget_seconds: float = 50.0) -> dict:
     return {"claimed": result.claimed, "sent": result.sent, "unknown": result.unknown}
 
 
+@shared_task(name="messaging.repair_appointment_messages")
+def repair_appointment_messages_task() -> int:
+    """Bookings whose messages were never planned (messaging.appointment_messages)."""
+    from messaging.appointment_messages import repair_appointment_messages
+
+    return repair_appointment_messages()
+
+
 @shared_task(name="messaging.dispatch_tick")
 def dispatch_tick() -> int:
     """Start passes for what is due now; the number started."""

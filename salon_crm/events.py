@@ -86,5 +86,16 @@ class EventBus:
     def _deliver(self, key: str, listener: Listener, event: Event) -> None:
         try:
             listener(event)
-        except Exception:  # a listener's failure is its own; the write has committed
-            logger.exception("%s listener %r failed on %s", self.name, key, event)
+        except Exception as exc:  # a listener's failure is its own; the write has committed
+            from salon_crm.unavailable import database_unavailable
+
+            reason = database_unavailable(exc)
+            if reason is None:
+                logger.exception("%s listener %r failed on %s", self.name, key, event)
+            else:
+                # The database went away after the write committed: one line, no stack. What the
+                # listener would have written is caught up by its repair (messages: a sweep every
+                # ten minutes; the analytics' marks: the nightly rebuild).
+                logger.warning(
+                    "%s listener %r missed %s: database %s (%s)", self.name, key, event, reason, exc
+                )

@@ -327,6 +327,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "salon_crm.tasks.heartbeat", "schedule": timedelta(minutes=5)},
     # The outbox's dispatcher (messaging.tasks): due messages go out within a minute.
     "messaging-dispatch": {"task": "messaging.dispatch_tick", "schedule": timedelta(minutes=1)},
+    # Bookings whose messages were never planned (the database went away after their commit).
+    "messaging-repair": {"task": "messaging.repair_appointment_messages", "schedule": timedelta(minutes=10)},
     # Points past their last day expire, oldest first (loyalty.tasks); 02:30 server time.
     "loyalty-expire-points": {"task": "loyalty.expire_points", "schedule": crontab(hour=2, minute=30)},
     "loyalty-expire-packages": {"task": "loyalty.expire_packages", "schedule": crontab(hour=2, minute=40)},

@@ -212,3 +212,93 @@ def test_the_demo_salons_upcoming_bookings_have_their_reminders_planned_once(db)
     count = reminders.count()
     call_command("seed_demo", "--password", "demo-pass-123")
     assert reminders.count() == count
+
+
+# ---- the repair: bookings whose after-commit planning never ran ---------------------------------
+
+
+def test_a_booking_whose_listener_never_ran_gets_its_messages_from_the_repair(
+    salon, reachable, reception, clock, django_capture_on_commit_callbacks
+):
+    from appointments.models import Appointment
+    from messaging.appointment_messages import repair_appointment_messages
+
+    # given: the database went away between one booking's commit and its listener (here: the
+    # after-commit callbacks of that booking never run), and another booking was planned
+    lost = book(salon, by=reception.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = book(salon, hour=14, by=reception.user)
+    kept_rows = planned(kept)
+    assert planned(lost) == [] and len(kept_rows) == 3
+    # (created_at's default is the real clock's; these were booked at the test's "now")
+    Appointment.objects.filter(pk__in=[lost.pk, kept.pk]).update(created_at=clock.now)
+    # when: the sweep runs (beat, every ten minutes)
+    assert repair_appointment_messages() == 1
+    # then: the lost booking has what its listener would have planned, under the same keys, and
+    # the other is untouched; a second sweep (or the listener running late) plans nothing more
+    prefix = f"appointment:{lost.pk}:v1"
+    assert planned(lost) == [
+        (kinds.CONFIRMATION, f"{prefix}:{kinds.CONFIRMATION}", clock.now, S.QUEUED),
+        (kinds.REMINDER, f"{prefix}:reminder:24h", salon.at(10) - timedelta(hours=24), S.QUEUED),
+        (kinds.REMINDER, f"{prefix}:reminder:2h", salon.at(8), S.QUEUED),
+    ]
+    assert planned(kept) == kept_rows
+    assert repair_appointment_messages() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        from appointments import events as appointment_events
+
+        appointment_events.appointment_event(appointment_events.BOOKED, lost, by=reception.user)
+    assert len(planned(lost)) == 3
+
+
+def test_a_move_whose_listener_never_ran_is_replanned_as_a_change(
+    salon, reachable, reception, clock, django_capture_on_commit_callbacks
+):
+    from messaging.appointment_messages import repair_appointment_messages
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(salon, by=reception.user)
+    appointment_move(appointment=appointment, new_start=salon.at(14), by=reception.user)  # listener lost
+    assert repair_appointment_messages() == 1
+    v2 = f"appointment:{appointment.pk}:v2"
+    keys = {key for _kind, key, _at, _status in planned(appointment)}
+    assert {f"{v2}:{kinds.CHANGED}", f"{v2}:reminder:24h", f"{v2}:reminder:2h"} <= keys
+    # the old version's reminders are not sent: the dispatcher checks the version
+    dispatch.dispatch_pass()
+    assert [m.kind for m in local.outbox] == [kinds.CHANGED]  # v1's confirmation is stale too
+
+
+def test_the_repair_leaves_walk_ins_cancelled_old_and_past_bookings_alone(
+    salon, reachable, reception, clock, django_capture_on_commit_callbacks
+):
+    from appointments.models import Appointment
+    from messaging.appointment_messages import repair_appointment_messages
+
+    walk_in = book(salon, hour=9, by=reception.user, source="walk_in")
+    cancelled = book(salon, hour=11, by=reception.user)
+    appointment_cancel(appointment=cancelled, by=reception.user)
+    Appointment.objects.filter(pk__in=[walk_in.pk, cancelled.pk]).update(created_at=clock.now)
+    old = book(salon, hour=13, by=reception.user)
+    Appointment.objects.filter(pk=old.pk).update(
+        created_at=clock.now - timedelta(days=2)
+    )  # before messaging ran
+    past = book(salon, hour=15, by=reception.user)
+    Appointment.objects.filter(pk=past.pk).update(start=clock.now - timedelta(hours=1), created_at=clock.now)
+    assert repair_appointment_messages() == 0
+    assert not OutboundMessage.objects.filter(appointment_id__in=[walk_in.pk, old.pk, past.pk]).exists()
+
+
+def test_a_listener_that_loses_the_database_logs_one_line_and_no_stack(caplog):
+    from django.db import OperationalError
+
+    from salon_crm.events import EventBus
+
+    bus = EventBus("test", kinds=["done"])
+
+    def listener(event):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    bus._deliver("analytics.mark", listener, type("E", (), {"kind": "done"})())
+    (record,) = [r for r in caplog.records if r.name == "salon_crm.events"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "database unreachable" in record.getMessage()
