@@ -143,12 +143,13 @@ def finish_request(request, logger, response, log_kwargs: dict, **kwargs) -> Non
 
 def fail_request(request, logger, exception, log_kwargs: dict, **kwargs) -> None:
     """bind_extra_request_failed_metadata: "request_failed" (a view raised) logs the same line.
-    The database unreachable is one line per request, not a traceback each: every request fails
-    the same way until it is back (salon_crm.unavailable answers them 503)."""
-    from django.db import InterfaceError, OperationalError
+    A database that is unreachable, read-only or full is one line per request, not a traceback
+    each: every request fails the same way until it is back (salon_crm.unavailable, whose
+    classification this shares, answers them 503)."""
+    from salon_crm.unavailable import database_unavailable
 
     log_kwargs["request"] = request_line(request)
-    if isinstance(exception, OperationalError | InterfaceError):
+    if database_unavailable(exception) is not None:
         log_kwargs["exc_info"] = False
         log_kwargs["error"] = exception.__class__.__name__
 
